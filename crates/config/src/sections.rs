@@ -1,0 +1,215 @@
+//! The configuration schema: one struct per TOML section, every field defaulted so
+//! an empty file is a working single-machine configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+
+/// The whole configuration of a Ferric process (any subcommand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded store, caches and other local state live.
+    pub state_dir: PathBuf,
+    pub store: StoreConfig,
+    pub telemetry: TelemetryConfig,
+    pub tls: TlsConfig,
+    pub gateway: GatewayConfig,
+    pub deploy: DeployConfig,
+    pub power: ServiceConfig,
+    pub bootnet: ServiceConfig,
+    pub imagecache: ServiceConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: PathBuf::from("./var"),
+            store: StoreConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            tls: TlsConfig::default(),
+            gateway: GatewayConfig::default(),
+            deploy: DeployConfig::default(),
+            power: ServiceConfig::default(),
+            bootnet: ServiceConfig::default(),
+            imagecache: ServiceConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Rejects combinations that parse but cannot work, naming the option.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.store.backend == StoreBackend::Etcd && self.store.etcd_endpoints.is_empty() {
+            return Err(ConfigError::Invalid {
+                option: "store.etcd_endpoints",
+                reason: "the etcd backend needs at least one endpoint".into(),
+            });
+        }
+        if self.store.lease_ttl_secs < 2 {
+            return Err(ConfigError::Invalid {
+                option: "store.lease_ttl_secs",
+                reason: "must be at least 2 seconds so keep-alives can land in time".into(),
+            });
+        }
+        if self.store.request_timeout_ms == 0 {
+            return Err(ConfigError::Invalid { option: "store.request_timeout_ms", reason: "must be > 0".into() });
+        }
+        let tls = [&self.tls.cert, &self.tls.key];
+        if tls.iter().filter(|p| p.is_some()).count() == 1 {
+            return Err(ConfigError::Invalid {
+                option: "tls.cert",
+                reason: "tls.cert and tls.key must be given together".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The embedded store's file: `store.path`, or `store.redb` under `state_dir`.
+    pub fn embedded_store_path(&self) -> PathBuf {
+        self.store.path.clone().unwrap_or_else(|| self.state_dir.join("store.redb"))
+    }
+}
+
+/// Which store engine holds Ferric's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// A redb file on this machine: one process (all-in-one), nothing to install.
+    Embedded,
+    /// An etcd cluster: many processes on many machines.
+    Etcd,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// Embedded store file; defaults to `<state_dir>/store.redb`.
+    pub path: Option<PathBuf>,
+    pub etcd_endpoints: Vec<String>,
+    /// Deadline of each store call; a call to an unreachable etcd fails after it.
+    pub request_timeout_ms: u64,
+    /// TTL of the leases behind service registrations, conductor membership and
+    /// node locks: how long a dead instance keeps its work before others take it.
+    pub lease_ttl_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Embedded,
+            path: None,
+            etcd_endpoints: vec!["http://127.0.0.1:2379".into()],
+            request_timeout_ms: 5_000,
+            lease_ttl_secs: 10,
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// `[telemetry]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    /// A `tracing` filter directive; `RUST_LOG` overrides it.
+    pub log_filter: String,
+    /// OTLP/gRPC collector, e.g. `http://127.0.0.1:4317`; traces are exported only
+    /// when set.
+    pub otlp_endpoint: Option<String>,
+    /// Where this process serves Prometheus `/metrics`. Port 0 picks a free port
+    /// (logged at start-up); the gateway also serves `/metrics` on its own port.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { log_format: LogFormat::Human, log_filter: "info".into(), otlp_endpoint: None, metrics_listen: None }
+    }
+}
+
+/// `[tls]`: certificates for gRPC between services. Plain TCP when unset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate this process presents.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// PEM CA bundle that peers' certificates must chain to (mutual TLS when set).
+    pub ca: Option<PathBuf>,
+}
+
+/// `[gateway]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Ironic's port is 6385; clients default to it.
+    pub listen: SocketAddr,
+    /// Base URL written into links; defaults to the request's `Host`.
+    pub public_url: Option<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 6385)), public_url: None }
+    }
+}
+
+/// `[power]`, `[bootnet]`, `[imagecache]`: where an internal gRPC service listens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// gRPC listen address; port 0 picks a free port, which is registered in the
+    /// store so callers find it.
+    pub listen: SocketAddr,
+    /// Address other instances dial; defaults to the bound address.
+    pub advertise: Option<String>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), advertise: None }
+    }
+}
+
+/// `[deploy]`: the conductor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeployConfig {
+    pub listen: SocketAddr,
+    pub advertise: Option<String>,
+    /// Conductor name shown as a node's `conductor` and `reservation`; defaults to
+    /// the machine's hostname.
+    pub hostname: Option<String>,
+    /// Nodes whose `conductor_group` equals this are managed here ("" = default).
+    pub conductor_group: String,
+    /// Hardware types this conductor serves, as `GET /v1/drivers` reports them.
+    pub hardware_types: Vec<String>,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
+            hostname: None,
+            conductor_group: String::new(),
+            hardware_types: ["fake-hardware", "ipmi", "redfish", "manual-management"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
