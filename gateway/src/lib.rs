@@ -54,18 +54,17 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(root::root))
         .route("/v1", get(root::v1))
         .route("/v1/", get(root::v1))
-        .route("/metrics", get(metrics))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        // Version negotiation runs before routing so every response, errors
-        // included, carries the version headers and a request id.
-        .layer(axum::middleware::from_fn(version::negotiate))
-        .layer(ferric_telemetry::http_layer())
         .with_state(state)
-}
-
-async fn metrics() -> String {
-    ferric_telemetry::metrics_handle().render()
+        // Prometheus scrapes the API port too, so one process needs one port.
+        .merge(ferric_telemetry::metrics_router())
+        // Version negotiation wraps routing so every response, errors included,
+        // carries the version headers and a request id.
+        .layer(axum::middleware::from_fn(version::negotiate))
+        // Outermost: a span and metrics for every request, parented on the
+        // caller's trace context.
+        .layer(ferric_telemetry::http_layer())
 }
 
 /// Serves the REST API on `listener` until `shutdown` resolves, then drains

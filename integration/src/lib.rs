@@ -1,1 +1,12 @@
-//! ferric-integration
+//! The harness for tests that start real Ferric processes.
+//!
+//! Tests under `ferric/tests/` (where Cargo hands them the freshly built `ferric`
+//! binary) use it to start processes on free ports in temporary directories, poll
+//! until they answer instead of sleeping, and clean up on drop while keeping the
+//! logs of a failed run.
+
+pub mod poll;
+pub mod process;
+
+pub use poll::wait_until;
+pub use process::{FerricProcess, free_port};

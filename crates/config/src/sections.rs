@@ -200,6 +200,13 @@ pub struct DeployConfig {
     pub hardware_types: Vec<String>,
 }
 
+impl DeployConfig {
+    /// The listener part, shaped like every other internal service's.
+    pub fn service(&self) -> ServiceConfig {
+        ServiceConfig { listen: self.listen, advertise: self.advertise.clone() }
+    }
+}
+
 impl Default for DeployConfig {
     fn default() -> Self {
         Self {
