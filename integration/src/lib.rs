@@ -5,8 +5,7 @@
 //! until they answer instead of sleeping, and clean up on drop while keeping the
 //! logs of a failed run.
 
-pub mod poll;
 pub mod process;
 
-pub use poll::wait_until;
-pub use process::{FerricProcess, free_port};
+pub use ferric_testkit::{free_port, wait_for, wait_until};
+pub use process::FerricProcess;

@@ -5,12 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::wait_until;
-
-/// A port that was free a moment ago on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
+use ferric_testkit::{free_port, wait_for};
 
 /// A running `ferric` process.
 pub struct FerricProcess {
@@ -51,7 +46,7 @@ impl FerricProcess {
         let url = format!("{}/", self.api);
         let log = self.log.clone();
         let child = self.child.as_mut().expect("running");
-        wait_until(&format!("ferric to answer {url} (log: {})", log.display()), Duration::from_secs(60), || {
+        wait_for(Duration::from_secs(60), &format!("ferric to answer {url} (log: {})", log.display()), || {
             let exited = child.try_wait().ok().flatten();
             let request = client.get(&url).send();
             let log = log.clone();

@@ -58,6 +58,12 @@ impl Config {
         if self.store.request_timeout_ms == 0 {
             return Err(ConfigError::Invalid { option: "store.request_timeout_ms", reason: "must be > 0".into() });
         }
+        if self.gateway.auth_strategy == AuthStrategy::HttpBasic && self.gateway.http_basic_auth_user_file.is_none() {
+            return Err(ConfigError::Invalid {
+                option: "gateway.http_basic_auth_user_file",
+                reason: "auth_strategy = \"http_basic\" needs an htpasswd file".into(),
+            });
+        }
         let tls = [&self.tls.cert, &self.tls.key];
         if tls.iter().filter(|p| p.is_some()).count() == 1 {
             return Err(ConfigError::Invalid {
@@ -160,12 +166,36 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Base URL written into links; defaults to the request's `Host`.
     pub public_url: Option<String>,
+    /// Ironic's `auth_strategy`: who may call the API.
+    pub auth_strategy: AuthStrategy,
+    /// Ironic's `http_basic_auth_user_file`: an Apache htpasswd file of bcrypt
+    /// hashes, read at start-up when `auth_strategy = "http_basic"`.
+    pub http_basic_auth_user_file: Option<PathBuf>,
+    /// Users of the htpasswd file who may only read (GET/HEAD); everyone else is
+    /// an admin.
+    pub reader_users: Vec<String>,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 6385)), public_url: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6385)),
+            public_url: None,
+            auth_strategy: AuthStrategy::Noauth,
+            http_basic_auth_user_file: None,
+            reader_users: Vec::new(),
+        }
     }
+}
+
+/// How the REST API authenticates, with Ironic standalone's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStrategy {
+    /// Everyone is an admin: a lab or a network that is itself the boundary.
+    Noauth,
+    /// HTTP basic auth against an htpasswd file.
+    HttpBasic,
 }
 
 /// `[power]`, `[bootnet]`, `[imagecache]`: where an internal gRPC service listens.
