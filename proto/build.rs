@@ -3,7 +3,8 @@
 //!
 //! Code is generated at build time rather than committed: the protos are the one
 //! source of truth and there is no generated copy to go stale. It needs `protoc`
-//! (Debian's `protobuf-compiler`, or `PROTOC` pointing at one).
+//! (Debian's `protobuf-compiler`, or `PROTOC` pointing at one); the well-known types
+//! it imports are vendored in `third_party/`, so no other package is needed.
 
 use std::path::PathBuf;
 
@@ -32,7 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .skip_debug(REDACTED)
         .file_descriptor_set_path(out_dir.join("ferric_descriptor.bin"))
-        .compile_protos(PROTOS, &["proto"])?;
+        .compile_protos(PROTOS, &["proto", "third_party"])?;
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=third_party");
     Ok(())
 }

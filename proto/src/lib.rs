@@ -15,6 +15,8 @@
 //! Architecture invariant: no I/O and no business logic here; services convert proto
 //! to model types in their own `convert.rs`.
 
+#![warn(missing_docs)]
+
 pub mod json;
 mod redact;
 

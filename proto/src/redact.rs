@@ -90,19 +90,57 @@ impl fmt::Debug for LookupResponse {
 #[cfg(test)]
 mod tests {
     use crate::json::struct_from_json;
-    use crate::v1::{BmcTarget, ChangeProvisionStateRequest, HeartbeatRequest};
+    use crate::v1::change_provision_state_request::Configdrive;
+    use crate::v1::{
+        BmcTarget, ChangeProvisionStateRequest, HeartbeatRequest, LookupResponse, SetPowerStateRequest,
+    };
+
+    fn bmc() -> BmcTarget {
+        let info =
+            struct_from_json(serde_json::json!({"ipmi_address": "10.0.0.1", "ipmi_password": "hunter2"}));
+        BmcTarget { driver: "ipmi".into(), driver_info: info.ok() }
+    }
 
     #[test]
-    fn secrets_do_not_reach_debug_output() {
-        let info = struct_from_json(serde_json::json!({"ipmi_password": "hunter2"})).ok();
-        let bmc = BmcTarget { driver: "ipmi".into(), driver_info: info };
-        let out = format!("{bmc:?}");
+    fn driver_info_shows_keys_only() {
+        let out = format!("{:?}", bmc());
+        assert!(out.contains("ipmi_password") && out.contains("ipmi_address"), "{out}");
+        assert!(!out.contains("hunter2") && !out.contains("10.0.0.1"), "{out}");
+    }
+
+    #[test]
+    fn requests_embedding_a_bmc_are_redacted_too() {
+        // Every PowerService request carries a BmcTarget; their derived Debug
+        // delegates to the redacting one.
+        let req = SetPowerStateRequest { bmc: Some(bmc()), ..Default::default() };
+        let out = format!("{req:?}");
         assert!(out.contains("ipmi_password") && !out.contains("hunter2"), "{out}");
+    }
 
-        let req = ChangeProvisionStateRequest { rescue_password: "hunter2".into(), ..Default::default() };
-        assert!(!format!("{req:?}").contains("hunter2"));
+    #[test]
+    fn agent_tokens_and_passwords_are_hidden() {
+        let req = ChangeProvisionStateRequest {
+            rescue_password: "hunter2".into(),
+            configdrive: Some(Configdrive::ConfigdriveBlob("hunter2".into())),
+            requested_by: "admin".into(),
+            ..Default::default()
+        };
+        let out = format!("{req:?}");
+        assert!(!out.contains("hunter2") && out.contains("admin") && out.contains("<redacted>"), "{out}");
+        let empty = format!("{:?}", ChangeProvisionStateRequest::default());
+        assert!(!empty.contains("<redacted>"), "unset secrets print as empty: {empty}");
 
-        let hb = HeartbeatRequest { agent_token: "hunter2".into(), ..Default::default() };
-        assert!(!format!("{hb:?}").contains("hunter2"));
+        let hb = HeartbeatRequest {
+            agent_token: "hunter2".into(),
+            agent_version: "9.1".into(),
+            ..Default::default()
+        };
+        let out = format!("{hb:?}");
+        assert!(!out.contains("hunter2") && out.contains("9.1"), "{out}");
+
+        let config = struct_from_json(serde_json::json!({"agent_token": "hunter2"})).ok();
+        let lookup = LookupResponse { config, ..Default::default() };
+        let out = format!("{lookup:?}");
+        assert!(out.contains("agent_token") && !out.contains("hunter2"), "{out}");
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! It is what generated clients are built on (`PowerServiceClient::new(client)`),
 //! and adds to tonic's balanced `Channel` what every internal call needs: the
-//! caller's trace context, a deadline (sent as `grpc-timeout` and enforced here),
+//! caller's trace context, a deadline (sent as `grpc-timeout` and enforced here;
+//! never later than the deadline of the request being served, see
+//! [`crate::deadline`]),
 //! and a fast UNAVAILABLE when no instance is registered, so retries can wait for
 //! one instead of each call hanging until its deadline.
 
@@ -20,7 +22,7 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::Service;
 
 use crate::policy::{RetryPolicy, decode_grpc_timeout, encode_grpc_timeout, retry};
-use crate::{MeshError, ServiceKind, discovery};
+use crate::{MeshError, ServiceKind, TlsFiles, discovery};
 
 /// How a [`ServiceClient`] connects and calls.
 #[derive(Debug, Clone)]
@@ -48,6 +50,16 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
+    /// Sets the client TLS identity from the process's `[tls]` files (none: plain
+    /// HTTP/2 only), as every service that calls another does at start-up.
+    pub async fn with_tls_files(mut self, files: Option<&TlsFiles>) -> Result<Self, MeshError> {
+        self.tls = match files {
+            Some(files) => Some(files.client_config().await?),
+            None => None,
+        };
+        Ok(self)
+    }
+
     /// The tonic endpoint for one instance address.
     pub(crate) fn endpoint(&self, address: &str) -> Result<Endpoint, MeshError> {
         let invalid = |source| MeshError::InvalidAddress { address: address.to_owned(), source };
@@ -67,7 +79,8 @@ impl ClientOptions {
     }
 }
 
-/// A cloneable transport to every instance of one service, balanced (power of two
+/// A cloneable transport to every instance of one service, balanced (tonic's
+/// balance channel: tower's p2c `Balance` over the discovered set, power of two
 /// choices) and kept up to date from the store. Clones share connections.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
@@ -159,13 +172,15 @@ impl Service<http::Request<Body>> for ServiceClient {
             &ferric_telemetry::propagation::current_context(),
             headers,
         );
-        let deadline = match headers.get("grpc-timeout").and_then(decode_grpc_timeout) {
-            Some(explicit) => explicit,
-            None => {
-                headers.insert("grpc-timeout", encode_grpc_timeout(self.options.call_timeout));
-                self.options.call_timeout
-            }
-        };
+        let own =
+            headers.get("grpc-timeout").and_then(decode_grpc_timeout).unwrap_or(self.options.call_timeout);
+        // Never outlive the request this call is made for.
+        let deadline = crate::deadline::remaining().map_or(own, |left| own.min(left));
+        if deadline.is_zero() {
+            let status = Status::deadline_exceeded("the request this call serves is past its deadline");
+            return Box::pin(std::future::ready(Err(status.into())));
+        }
+        headers.insert("grpc-timeout", encode_grpc_timeout(deadline));
         let response = self.channel.call(request);
         Box::pin(async move {
             let expired = || Status::deadline_exceeded(format!("no response within {deadline:?}")).into();

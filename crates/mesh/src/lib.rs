@@ -13,13 +13,17 @@
 //! - `discovery`: the watch that feeds the balancer (internal).
 //! - [`client`]: [`ServiceClient`], the transport generated clients are built on.
 //! - [`policy`]: deadlines and retries.
+//! - [`deadline`]: the served request's deadline, capping the calls it makes.
 //! - [`tls`]: certificate files to tonic TLS configs.
 //!
 //! Architecture invariant: the mesh uses only the `Store` trait, never a backend,
 //! and knows no service's messages beyond the descriptor set it serves for
 //! reflection.
 
+#![warn(missing_docs)]
+
 pub mod client;
+pub mod deadline;
 mod discovery;
 pub mod error;
 pub mod kind;

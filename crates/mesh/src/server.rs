@@ -18,6 +18,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::Service;
 
+use crate::deadline::DeadlineLayer;
 use crate::{MeshError, ServiceKind, TlsFiles};
 
 /// Who this server is and how it talks.
@@ -122,6 +123,8 @@ impl MeshServer {
         builder
             // Outermost: traces and counts every request, including rejected ones.
             .layer(ferric_telemetry::grpc_layer(options.instance_id.clone()))
+            // Inside the span: handlers see the caller's deadline (see `deadline`).
+            .layer(DeadlineLayer)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
             .await

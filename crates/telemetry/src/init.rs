@@ -233,6 +233,13 @@ fn tracer_provider(
 mod tests {
     use super::*;
 
+    /// The binary propagates the error with `?` into `anyhow`, which needs these.
+    #[test]
+    fn error_is_thread_safe_and_static() {
+        fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
+        assert_error::<TelemetryError>();
+    }
+
     #[test]
     fn bad_filter_is_an_error_not_a_panic() {
         // RUST_LOG is not set by cargo test; if a developer sets it, it is used instead.

@@ -18,6 +18,8 @@
 //! Architecture invariant: no other crate talks to OpenTelemetry or the Prometheus
 //! exporter directly; they use `tracing` spans and the `metrics` macros.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod init;
 pub mod metrics;

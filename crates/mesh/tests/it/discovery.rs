@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ferric_mesh::{ClientOptions, RetryPolicy, ServiceClient, ServiceKind};
 use ferric_proto::v1::power_service_client::PowerServiceClient;
-use ferric_proto::v1::{GetPowerStateRequest, ReachabilityRequest};
+use ferric_proto::v1::{GetPowerStateRequest, ValidateCredentialsRequest};
 use tonic::Code;
 
 use crate::common::{Instance, eventually, store, tally};
@@ -64,8 +64,10 @@ async fn no_instance_fails_fast_and_retries_wait_for_one() {
     assert_eq!(client.instance_count(), Some(0));
 
     let started = tokio::time::Instant::now();
-    let status =
-        PowerServiceClient::new(client.clone()).reachability(ReachabilityRequest::default()).await.err();
+    let status = PowerServiceClient::new(client.clone())
+        .validate_credentials(ValidateCredentialsRequest::default())
+        .await
+        .err();
     assert_eq!(status.as_ref().map(tonic::Status::code), Some(Code::Unavailable), "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(1), "should fail fast, took {:?}", started.elapsed());
 
@@ -79,7 +81,7 @@ async fn no_instance_fails_fast_and_retries_wait_for_one() {
     };
     let answer = client
         .idempotent(|c| async move {
-            PowerServiceClient::new(c).reachability(ReachabilityRequest::default()).await
+            PowerServiceClient::new(c).validate_credentials(ValidateCredentialsRequest::default()).await
         })
         .await;
     assert_eq!(answer.map(|r| r.into_inner().detail).ok().as_deref(), Some("power-late"));
@@ -127,7 +129,9 @@ async fn unreachable_instance_is_unavailable_so_retries_apply() {
     let status = client
         .idempotent(|c| {
             attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async move { PowerServiceClient::new(c).reachability(ReachabilityRequest::default()).await }
+            async move {
+                PowerServiceClient::new(c).validate_credentials(ValidateCredentialsRequest::default()).await
+            }
         })
         .await
         .err();

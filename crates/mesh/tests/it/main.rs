@@ -3,6 +3,7 @@
 //! once.
 
 mod common;
+mod deadline;
 mod discovery;
 mod registration;
 mod server;

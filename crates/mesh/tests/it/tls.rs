@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use ferric_mesh::{ClientOptions, RetryPolicy, ServiceClient, ServiceKind, TlsFiles, register};
-use ferric_proto::v1::ReachabilityRequest;
+use ferric_mesh::{ClientOptions, MeshError, RetryPolicy, ServiceClient, ServiceKind, TlsFiles, register};
+use ferric_proto::v1::ValidateCredentialsRequest;
 use ferric_proto::v1::power_service_client::PowerServiceClient;
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -79,11 +79,11 @@ async fn mutual_tls_admits_only_certified_clients() {
     let _registration = register(store.clone(), ServiceKind::Power, "power-tls", address.clone(), TTL)
         .await
         .expect("register");
-    let tls = pki.client.client_config().await.expect("client tls");
-    let options = ClientOptions { tls: Some(tls), ..no_retries() };
+    let options = no_retries().with_tls_files(Some(&pki.client)).await.expect("client tls");
     let client = ServiceClient::discover(store, ServiceKind::Power, options).await.expect("discover");
     assert_eq!(client.instance_count(), Some(1));
-    let answer = PowerServiceClient::new(client).reachability(ReachabilityRequest::default()).await;
+    let answer =
+        PowerServiceClient::new(client).validate_credentials(ValidateCredentialsRequest::default()).await;
     assert_eq!(answer.map(|r| r.into_inner().detail).ok().as_deref(), Some("power-tls"));
 
     // Trusting the CA but presenting no certificate: the server refuses.
@@ -92,13 +92,19 @@ async fn mutual_tls_admits_only_certified_clients() {
     let client =
         ServiceClient::static_endpoints(&[address], ClientOptions { tls: Some(anonymous), ..no_retries() })
             .expect("endpoint");
-    let refused = PowerServiceClient::new(client).reachability(ReachabilityRequest::default()).await;
+    let refused =
+        PowerServiceClient::new(client).validate_credentials(ValidateCredentialsRequest::default()).await;
     assert!(refused.is_err(), "server accepted a client without a certificate");
 
     // Plain HTTP/2 to a TLS port fails too.
     let plain =
         ServiceClient::static_endpoints(&[instance.addr.to_string()], no_retries()).expect("endpoint");
-    assert!(PowerServiceClient::new(plain).reachability(ReachabilityRequest::default()).await.is_err());
+    assert!(
+        PowerServiceClient::new(plain)
+            .validate_credentials(ValidateCredentialsRequest::default())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -110,4 +116,20 @@ async fn tls_instances_are_skipped_by_clients_without_tls() {
             .expect("register");
     let client = ServiceClient::discover(store, ServiceKind::Power, no_retries()).await.expect("discover");
     assert_eq!(client.instance_count(), Some(0));
+}
+
+#[tokio::test]
+async fn missing_certificate_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = TlsFiles { cert: dir.path().join("nope.pem"), key: dir.path().join("nope.key"), ca: None };
+    let client = ClientOptions::default().with_tls_files(Some(&missing)).await.err();
+    assert!(
+        matches!(client, Some(MeshError::TlsFile { ref path, .. }) if path == &missing.cert),
+        "{client:?}"
+    );
+
+    // A server configured with them fails to start, with the same error.
+    let mut instance = Instance::start("power-bad-tls", Some(missing.clone())).await;
+    let ended = instance.stop().await;
+    assert!(matches!(ended, Some(Err(MeshError::TlsFile { .. }))), "{ended:?}");
 }

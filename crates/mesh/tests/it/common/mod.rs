@@ -31,8 +31,8 @@ pub fn store() -> DynStore {
 /// Registration TTL in tests: short, so lease-loss paths run quickly.
 pub const TTL: Duration = Duration::from_secs(3);
 
-/// A PowerService that says which instance answered (`Reachability.detail`) and
-/// what trace it saw (`Validate.power.reason`); `GetPowerState` outlives any
+/// A PowerService that says which instance answered (`ValidateCredentials.detail`) and
+/// what trace and deadline it saw (`Validate.power.reason`, `.management.reason`); `GetPowerState` outlives any
 /// test deadline and `SetBootDevice` takes 300ms.
 #[derive(Clone)]
 pub struct TestPower {
@@ -44,10 +44,13 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl PowerService for TestPower {
-    async fn reachability(&self, _r: Request<ReachabilityRequest>) -> Reply<ReachabilityResponse> {
+    async fn validate_credentials(
+        &self,
+        _r: Request<ValidateCredentialsRequest>,
+    ) -> Reply<ValidateCredentialsResponse> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        Ok(Response::new(ReachabilityResponse {
-            reachable: true,
+        Ok(Response::new(ValidateCredentialsResponse {
+            valid: true,
             latency: None,
             detail: self.instance.clone(),
         }))
@@ -56,7 +59,10 @@ impl PowerService for TestPower {
     async fn validate(&self, _r: Request<ValidateRequest>) -> Reply<ValidateResponse> {
         let trace = ferric_telemetry::propagation::current_trace_id().unwrap_or_default();
         let power = InterfaceValidation { result: Some(true), reason: trace };
-        Ok(Response::new(ValidateResponse { power: Some(power), management: None }))
+        // The deadline the handler runs under, in ms; empty when it has none.
+        let left = ferric_mesh::deadline::remaining().map(|d| d.as_millis().to_string()).unwrap_or_default();
+        let management = InterfaceValidation { result: None, reason: left };
+        Ok(Response::new(ValidateResponse { power: Some(power), management: Some(management) }))
     }
 
     async fn get_power_state(&self, _r: Request<GetPowerStateRequest>) -> Reply<GetPowerStateResponse> {
@@ -159,12 +165,12 @@ impl Drop for Instance {
     }
 }
 
-/// Calls `Reachability` `n` times and counts answers per instance id.
+/// Calls `ValidateCredentials` `n` times and counts answers per instance id.
 pub async fn tally(client: &ServiceClient, n: usize) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     let mut power = PowerServiceClient::new(client.clone());
     for _ in 0..n {
-        if let Ok(response) = power.reachability(ReachabilityRequest::default()).await {
+        if let Ok(response) = power.validate_credentials(ValidateCredentialsRequest::default()).await {
             *counts.entry(response.into_inner().detail).or_insert(0) += 1;
         }
     }
