@@ -59,7 +59,9 @@ impl InvalidTransition {
 /// `state` is a string because for power requests it is the power state, which may
 /// be Python's `None`; [`InvalidStateRequested::state_or_none`] renders that.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("The requested action \"{action}\" can not be performed on node \"{node}\" while it is in state \"{state}\".")]
+#[error(
+    "The requested action \"{action}\" can not be performed on node \"{node}\" while it is in state \"{state}\"."
+)]
 pub struct InvalidStateRequested {
     /// The verb as the client sent it.
     pub action: String,
@@ -225,7 +227,9 @@ impl NodeNameError {
     /// The message Ironic gives when a PATCH renames `node_ident` to a bad name.
     pub fn update_message(&self, node_ident: &str) -> String {
         match self {
-            Self::Invalid { name } => format!("Node {node_ident}: Cannot change name to invalid name '{name}'"),
+            Self::Invalid { name } => {
+                format!("Node {node_ident}: Cannot change name to invalid name '{name}'")
+            }
             other => other.to_string(),
         }
     }

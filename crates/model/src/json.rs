@@ -50,8 +50,7 @@ pub mod timestamp {
     /// Reads any form [`parse_timestamp`] accepts.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_timestamp(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {text:?}")))
+        parse_timestamp(&text).ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {text:?}")))
     }
 }
 
@@ -68,7 +67,9 @@ pub mod opt_timestamp {
     }
 
     /// Reads `null` or any form [`parse_timestamp`] accepts.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
         match Option::<String>::deserialize(deserializer)? {
             None => Ok(None),
             Some(text) => parse_timestamp(&text)

@@ -9,7 +9,7 @@
 //!
 //! - [`state`] — provision, power, boot and health states; the provision state
 //!   machine exactly as Ironic's `state_machine.py`; API verbs and their gates.
-//! - [`microversion`] — [`Version`](microversion::Version), every microversion Ironic
+//! - [`microversion`] — [`Version`], every microversion Ironic
 //!   defines, and which field and endpoint each resource gains at which version.
 //! - Resources, each a serde struct whose JSON is Ironic's (links excluded: the
 //!   gateway renders those): [`node`], [`port`], [`portgroup`], [`chassis`],
@@ -21,6 +21,8 @@
 //! - [`json`] — Ironic's JSON conventions (Python `isoformat` timestamps, `null`
 //!   for empty collections) as serde helpers.
 //! - [`error`] — the error types, with Ironic's message texts.
+
+#![warn(missing_docs)]
 
 #[macro_use]
 mod macros;
@@ -42,6 +44,20 @@ pub mod state;
 pub mod validate;
 pub mod volume;
 
+#[cfg(test)]
+mod testing;
+
+pub use allocation::{Allocation, AllocationState};
+pub use chassis::Chassis;
+pub use conductor::Conductor;
+pub use deploy_template::{DeployStep, DeployTemplate};
 pub use error::{InvalidStateRequested, InvalidTransition, ParseError};
+pub use history::{HistoryEvent, HistorySeverity};
 pub use microversion::Version;
+pub use node::Node;
+pub use port::Port;
+pub use portgroup::Portgroup;
+pub use runbook::{Runbook, RunbookStep};
+pub use secrets::SecretPolicy;
 pub use state::{PowerState, ProvisionEvent, ProvisionState, ProvisionVerb};
+pub use volume::{ConnectorType, VolumeConnector, VolumeTarget};

@@ -219,7 +219,12 @@ impl Node {
     /// `enroll` from 1.11 (`available` before), everything else empty.
     ///
     /// Interfaces are left `None`; the driver's defaults are the caller's to fill.
-    pub fn new(uuid: Uuid, driver: impl Into<String>, created_at: DateTime<Utc>, initial: ProvisionState) -> Self {
+    pub fn new(
+        uuid: Uuid,
+        driver: impl Into<String>,
+        created_at: DateTime<Utc>,
+        initial: ProvisionState,
+    ) -> Self {
         Self {
             uuid,
             created_at,
@@ -310,5 +315,89 @@ impl Node {
     /// else the UUID.
     pub fn display_ident(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.uuid.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::microversion::{Resource, known};
+    use crate::testing::{data_keys, keys_of, parse};
+
+    /// Transcript `17-node-get-by-uuid` (1.115, enroll) and `34-node-after-deploy`
+    /// (1.115, active), raw bodies.
+    const GET_ENROLL: &str = include_str!("../tests/fixtures/node-get-1.115.json");
+    const GET_ACTIVE: &str = include_str!("../tests/fixtures/node-active-1.115.json");
+
+    /// The body without the link keys the gateway renders.
+    fn data_only(raw: &str) -> Value {
+        let mut value: Value = parse(raw);
+        if let Value::Object(map) = &mut value {
+            for link in Resource::Node.link_fields() {
+                map.shift_remove(link.name);
+            }
+        }
+        value
+    }
+
+    #[test]
+    fn transcripts_round_trip_exactly() {
+        for raw in [GET_ENROLL, GET_ACTIVE] {
+            let expected = data_only(raw);
+            let node: Node = parse(raw);
+            let rendered = serde_json::to_value(&node).unwrap_or_default();
+            assert_eq!(rendered, expected);
+            assert_eq!(keys_of(&node), keys_of(&expected), "key order");
+            assert_eq!(keys_of(&node), data_keys(Resource::Node, known::MAX));
+        }
+        let active: Node = parse(GET_ACTIVE);
+        assert_eq!(active.provision_state, ProvisionState::Active);
+        assert_eq!(active.target_provision_state, None);
+    }
+
+    #[test]
+    fn new_node_renders_like_a_fresh_create() {
+        let created: Node = parse(GET_ENROLL);
+        let mut fresh = Node::new(created.uuid, "fake-hardware", created.created_at, ProvisionState::Enroll);
+        fresh.name = Some("curl-node-0".into());
+        assert_eq!(fresh.provision_state, ProvisionState::Enroll);
+        assert_eq!(fresh.traits, Vec::<String>::new());
+        assert_eq!(keys_of(&fresh), keys_of(&created));
+        let json = serde_json::to_value(&fresh).unwrap_or_default();
+        for key in ["clean_step", "deploy_step", "service_step", "network_data", "raid_config", "extra"] {
+            assert_eq!(json[key], json!({}), "{key}");
+        }
+        assert_eq!(json["conductor_group"], "");
+        assert_eq!(json["updated_at"], Value::Null);
+        assert_eq!(json["created_at"], "2026-11-24T22:55:58.535818+00:00");
+    }
+
+    #[test]
+    fn stored_nulls_read_as_empty_values() {
+        let stored = r#"{"uuid": "fe94775f-8ff5-4ccb-9929-ff381a8f597b", "created_at": "2026-11-24T22:55:58+00:00",
+            "driver": "ipmi", "provision_state": "available", "driver_info": null, "extra": null,
+            "traits": null, "conductor_group": null, "maintenance": null}"#;
+        let node: Node = parse(stored);
+        assert!(node.driver_info.is_empty() && node.extra.is_empty() && node.traits.is_empty());
+        assert!(!node.maintenance);
+        assert!(serde_json::from_str::<Node>(r#"{"uuid": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn masked_hides_secrets_and_keeps_the_original() {
+        let mut node: Node = parse(GET_ENROLL);
+        node.driver_info = match json!({"ipmi_address": "10.0.0.1", "ipmi_password": "p"}) {
+            Value::Object(map) => map,
+            _ => Object::new(),
+        };
+        node.driver_internal_info.insert("agent_secret_token".into(), json!("tok"));
+        let shown = node.masked(SecretPolicy::default());
+        assert_eq!(shown.driver_info["ipmi_password"], "******");
+        assert_eq!(shown.driver_info["ipmi_address"], "10.0.0.1");
+        assert_eq!(shown.driver_internal_info["agent_secret_token"], "******");
+        assert_eq!(node.driver_info["ipmi_password"], "p");
+        assert_eq!(node.display_ident(), "curl-node-0");
     }
 }

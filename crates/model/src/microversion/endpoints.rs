@@ -222,15 +222,59 @@ impl Endpoint {
         }
     }
 
-    /// The key of the endpoint's link in `GET /v1/`, for [`Self::ROOT`] members.
+    /// The key of the endpoint's link in `GET /v1/`, for [`Self::ROOT`] members:
+    /// the first path segment after `/v1/` (`heartbeat`, not `heartbeat/{node}`).
     pub fn root_key(self) -> Option<&'static str> {
-        Self::ROOT.contains(&self).then(|| self.path().trim_start_matches("/v1/"))
+        let rest = self.path().trim_start_matches("/v1/");
+        Self::ROOT.contains(&self).then(|| rest.split('/').next().unwrap_or(rest))
     }
 
     /// Whether a request at `version` may use the endpoint.
     pub fn available(self, version: Version) -> bool {
         version >= self.since() || (self == P::ContinueInspection && version == k::INITIAL_VERSION)
     }
+}
+
+/// The endpoint family a concrete request path belongs to, so the gateway can
+/// answer 404 below [`Endpoint::since`] without a gate per handler.
+///
+/// `path` is the request path (`/v1/nodes/n1/vifs/abc`, query excluded); `method`
+/// matters only for `/v1/nodes/{node}/vmedia`, whose `GET` came later. `None` for
+/// the API roots and for paths Ironic does not route.
+pub fn endpoint_for_path(method: &str, path: &str) -> Option<Endpoint> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ["v1", first, rest @ ..] = segments.as_slice() else {
+        return None;
+    };
+    let sub = |index: usize| rest.get(index).copied();
+    Some(match (*first, sub(1), sub(2)) {
+        ("nodes", Some("states"), Some("raid")) => P::NodeRaid,
+        ("nodes", Some("states"), Some("boot_mode" | "secure_boot")) => P::NodeBootModeChange,
+        ("nodes", Some("states"), _) => P::NodeStates,
+        ("nodes", Some("portgroups"), _) => P::NodePortgroups,
+        ("nodes", Some("vifs"), _) => P::NodeVifs,
+        ("nodes", Some("management"), Some("inject_nmi")) => P::NodeInjectNmi,
+        ("nodes", Some("management"), Some("indicators")) => P::NodeIndicators,
+        ("nodes", Some("volume"), _) => P::NodeVolume,
+        ("nodes", Some("traits"), _) => P::NodeTraits,
+        ("nodes", Some("bios"), _) => P::NodeBios,
+        ("nodes", Some("allocation"), _) => P::NodeAllocation,
+        ("nodes", Some("history"), _) => P::NodeHistory,
+        ("nodes", Some("inventory"), _) => P::NodeInventory,
+        ("nodes", Some("children"), _) => P::NodeChildren,
+        ("nodes", Some("firmware"), _) => P::NodeFirmware,
+        ("nodes", Some("vmedia"), _) if method.eq_ignore_ascii_case("GET") => P::NodeVmediaGet,
+        ("nodes", Some("vmedia"), _) => P::NodeVmedia,
+        ("portgroups", Some("ports"), _) => P::NodePortgroups,
+        ("drivers", Some("raid"), Some("logical_disk_properties")) => P::DriverRaidLogicalDiskProperties,
+        ("runbooks", Some("traits"), _) => P::RunbookTraits,
+        (top, _, _) => return Endpoint::ROOT.iter().copied().find(|e| e.root_key() == Some(top)),
+    })
+}
+
+/// The version a request path appears at (see [`endpoint_for_path`]).
+pub fn endpoint_min_version(method: &str, path: &str) -> Option<Version> {
+    endpoint_for_path(method, path).map(Endpoint::since)
 }
 
 /// The keys `GET /v1/` links at `version`, in Ironic's order.
@@ -262,10 +306,90 @@ mod tests {
         assert_eq!(at_1_1, ["chassis", "nodes", "ports", "drivers"]);
         let latest: Vec<_> = root_links(known::MAX).collect();
         assert_eq!(latest.len(), Endpoint::ROOT.len());
-        assert_eq!(latest[4..8], ["portgroups", "volume", "lookup", "heartbeat"]);
+        // Transcript 03-v1-latest, after `version` (which the gateway adds).
+        assert_eq!(
+            latest,
+            [
+                "chassis",
+                "nodes",
+                "ports",
+                "drivers",
+                "portgroups",
+                "volume",
+                "lookup",
+                "heartbeat",
+                "conductors",
+                "allocations",
+                "events",
+                "deploy_templates",
+                "shards",
+                "runbooks",
+                "inspection_rules",
+                "continue_inspection",
+            ]
+        );
+        let at_1_48: Vec<_> = root_links(Version::new(1, 48)).collect();
+        assert!(!at_1_48.contains(&"conductors") && at_1_48.contains(&"heartbeat"));
         for endpoint in Endpoint::ALL {
             assert!(endpoint.path().starts_with("/v1/"), "{endpoint:?}");
         }
     }
 
+    #[test]
+    fn request_paths_map_to_their_families() {
+        let v = Version::new;
+        let cases: &[(&str, &str, Option<Endpoint>, Option<Version>)] = &[
+            ("GET", "/v1/nodes", Some(P::Nodes), Some(v(1, 1))),
+            ("GET", "/v1/nodes/detail", Some(P::Nodes), Some(v(1, 1))),
+            ("PUT", "/v1/nodes/n1/states/provision", Some(P::NodeStates), Some(v(1, 1))),
+            ("PUT", "/v1/nodes/n1/states/raid", Some(P::NodeRaid), Some(v(1, 12))),
+            ("PUT", "/v1/nodes/n1/states/secure_boot", Some(P::NodeBootModeChange), Some(v(1, 76))),
+            ("GET", "/v1/nodes/n1/ports", Some(P::Nodes), Some(v(1, 1))),
+            ("GET", "/v1/nodes/n1/portgroups/detail", Some(P::NodePortgroups), Some(v(1, 24))),
+            ("DELETE", "/v1/nodes/n1/vifs/abc", Some(P::NodeVifs), Some(v(1, 28))),
+            ("PUT", "/v1/nodes/n1/management/inject_nmi", Some(P::NodeInjectNmi), Some(v(1, 29))),
+            ("PUT", "/v1/nodes/n1/management/boot_device", Some(P::Nodes), Some(v(1, 1))),
+            ("GET", "/v1/nodes/n1/management/indicators", Some(P::NodeIndicators), Some(v(1, 63))),
+            ("GET", "/v1/nodes/n1/volume/connectors", Some(P::NodeVolume), Some(v(1, 32))),
+            ("PUT", "/v1/nodes/n1/traits/CUSTOM_A", Some(P::NodeTraits), Some(v(1, 37))),
+            ("GET", "/v1/nodes/n1/bios/ProcVirtualization", Some(P::NodeBios), Some(v(1, 40))),
+            ("GET", "/v1/nodes/n1/allocation", Some(P::NodeAllocation), Some(v(1, 52))),
+            ("GET", "/v1/nodes/n1/history", Some(P::NodeHistory), Some(v(1, 78))),
+            ("GET", "/v1/nodes/n1/inventory", Some(P::NodeInventory), Some(v(1, 81))),
+            ("GET", "/v1/nodes/n1/children", Some(P::NodeChildren), Some(v(1, 83))),
+            ("GET", "/v1/nodes/n1/firmware", Some(P::NodeFirmware), Some(v(1, 86))),
+            ("POST", "/v1/nodes/n1/vmedia", Some(P::NodeVmedia), Some(v(1, 89))),
+            ("GET", "/v1/nodes/n1/vmedia", Some(P::NodeVmediaGet), Some(v(1, 93))),
+            ("GET", "/v1/portgroups", Some(P::Portgroups), Some(v(1, 23))),
+            ("GET", "/v1/portgroups/pg/ports", Some(P::NodePortgroups), Some(v(1, 24))),
+            (
+                "GET",
+                "/v1/drivers/ipmi/raid/logical_disk_properties",
+                Some(P::DriverRaidLogicalDiskProperties),
+                Some(v(1, 12)),
+            ),
+            ("GET", "/v1/drivers/ipmi/properties", Some(P::Drivers), Some(v(1, 1))),
+            ("POST", "/v1/heartbeat/n1", Some(P::Heartbeat), Some(v(1, 22))),
+            ("GET", "/v1/lookup", Some(P::Lookup), Some(v(1, 22))),
+            ("GET", "/v1/conductors/c1", Some(P::Conductors), Some(v(1, 49))),
+            ("GET", "/v1/allocations", Some(P::Allocations), Some(v(1, 52))),
+            ("POST", "/v1/events", Some(P::Events), Some(v(1, 54))),
+            ("GET", "/v1/deploy_templates/t", Some(P::DeployTemplates), Some(v(1, 55))),
+            ("GET", "/v1/shards", Some(P::Shards), Some(v(1, 82))),
+            ("POST", "/v1/continue_inspection", Some(P::ContinueInspection), Some(v(1, 84))),
+            ("GET", "/v1/runbooks/r", Some(P::Runbooks), Some(v(1, 92))),
+            ("PUT", "/v1/runbooks/r/traits/CUSTOM_A", Some(P::RunbookTraits), Some(v(1, 112))),
+            ("GET", "/v1/inspection_rules", Some(P::InspectionRules), Some(v(1, 96))),
+            ("GET", "/v1/volume/targets", Some(P::Volume), Some(v(1, 32))),
+            ("GET", "/v1/chassis/c/nodes", Some(P::Chassis), Some(v(1, 1))),
+            ("GET", "/v1/", None, None),
+            ("GET", "/", None, None),
+            ("GET", "/v1/bogus", None, None),
+            ("GET", "/v2/nodes", None, None),
+        ];
+        for (method, path, endpoint, since) in cases {
+            assert_eq!(endpoint_for_path(method, path), *endpoint, "{method} {path}");
+            assert_eq!(endpoint_min_version(method, path), *since, "{method} {path}");
+        }
+    }
 }

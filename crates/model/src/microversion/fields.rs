@@ -52,7 +52,6 @@ const fn f(name: &'static str, since: Version) -> Field {
     Field { name, since }
 }
 
-
 const V1: Version = k::INITIAL_VERSION;
 
 /// Node fields in Ironic's key order (a 1.115 GET has these 64 plus 5 link keys).
@@ -394,5 +393,128 @@ mod tests {
         assert_eq!(field_min_version(Resource::Portgroup, "mode"), Some(v(1, 26)));
         assert_eq!(field_min_version(Resource::Allocation, "owner"), Some(v(1, 60)));
         assert_eq!(field_min_version(Resource::NodeHistory, "duration_seconds"), Some(v(1, 115)));
+    }
+
+    #[test]
+    fn node_fields_match_the_reference_history() {
+        // Each pair is a field and the version microversions.txt / features.md
+        // give for it.
+        let v = Version::new;
+        let cases = [
+            ("uuid", v(1, 1)),
+            ("chassis_uuid", v(1, 1)),
+            ("driver_internal_info", v(1, 3)),
+            ("name", v(1, 5)),
+            ("inspection_started_at", v(1, 6)),
+            ("inspection_finished_at", v(1, 6)),
+            ("clean_step", v(1, 7)),
+            ("raid_config", v(1, 12)),
+            ("target_raid_config", v(1, 12)),
+            ("network_interface", v(1, 20)),
+            ("resource_class", v(1, 21)),
+            ("boot_interface", v(1, 31)),
+            ("vendor_interface", v(1, 31)),
+            ("storage_interface", v(1, 33)),
+            ("traits", v(1, 37)),
+            ("rescue_interface", v(1, 38)),
+            ("bios_interface", v(1, 40)),
+            ("fault", v(1, 42)),
+            ("deploy_step", v(1, 44)),
+            ("conductor_group", v(1, 46)),
+            ("automated_clean", v(1, 47)),
+            ("protected", v(1, 48)),
+            ("protected_reason", v(1, 48)),
+            ("conductor", v(1, 49)),
+            ("owner", v(1, 50)),
+            ("description", v(1, 51)),
+            ("allocation_uuid", v(1, 52)),
+            ("retired", v(1, 61)),
+            ("retired_reason", v(1, 61)),
+            ("lessee", v(1, 65)),
+            ("network_data", v(1, 66)),
+            ("boot_mode", v(1, 75)),
+            ("secure_boot", v(1, 75)),
+            ("shard", v(1, 82)),
+            ("parent_node", v(1, 83)),
+            ("firmware_interface", v(1, 86)),
+            ("service_step", v(1, 87)),
+            ("disable_power_off", v(1, 95)),
+            ("instance_name", v(1, 104)),
+            ("health", v(1, 109)),
+        ];
+        for (field, since) in cases {
+            assert_eq!(field_min_version(Resource::Node, field), Some(since), "node.{field}");
+            assert!(fields_visible(Resource::Node, since).any(|f| f == field), "node.{field} at {since}");
+            let before = Version::new(1, since.minor - 1);
+            assert!(!fields_visible(Resource::Node, before).any(|f| f == field), "node.{field} at {before}");
+        }
+    }
+
+    #[test]
+    fn other_resources_match_the_reference_history() {
+        let v = Version::new;
+        let cases = [
+            (Resource::Port, "internal_info", v(1, 18)),
+            (Resource::Port, "local_link_connection", v(1, 19)),
+            (Resource::Port, "pxe_enabled", v(1, 19)),
+            (Resource::Port, "portgroup_uuid", v(1, 24)),
+            (Resource::Port, "physical_network", v(1, 34)),
+            (Resource::Port, "is_smartnic", v(1, 53)),
+            (Resource::Port, "name", v(1, 88)),
+            (Resource::Port, "description", v(1, 97)),
+            (Resource::Port, "vendor", v(1, 100)),
+            (Resource::Port, "available_for_dynamic_portgroup", v(1, 111)),
+            (Resource::Portgroup, "properties", v(1, 26)),
+            (Resource::Portgroup, "physical_network", v(1, 102)),
+            (Resource::Portgroup, "category", v(1, 103)),
+            (Resource::Portgroup, "dynamic_portgroup", v(1, 111)),
+            (Resource::Runbook, "traits", v(1, 112)),
+            (Resource::Runbook, "description", v(1, 112)),
+            (Resource::NodeHistory, "project", v(1, 113)),
+            (Resource::NodeHistory, "state", v(1, 115)),
+            (Resource::VolumeTarget, "boot_index", v(1, 32)),
+            (Resource::Conductor, "alive", v(1, 49)),
+            (Resource::DeployTemplate, "steps", v(1, 55)),
+        ];
+        for (resource, field, since) in cases {
+            assert_eq!(field_min_version(resource, field), Some(since), "{resource:?}.{field}");
+        }
+    }
+
+    #[test]
+    fn node_shape_at_old_versions() {
+        let v = Version::new;
+        let at_1_1: Vec<_> = fields_visible(Resource::Node, v(1, 1)).collect();
+        // features.md: "Always present (1.1)", minus the link keys.
+        let mut always = vec![
+            "uuid",
+            "chassis_uuid",
+            "instance_uuid",
+            "driver",
+            "driver_info",
+            "instance_info",
+            "properties",
+            "extra",
+            "power_state",
+            "target_power_state",
+            "provision_state",
+            "target_provision_state",
+            "provision_updated_at",
+            "maintenance",
+            "maintenance_reason",
+            "console_enabled",
+            "last_error",
+            "reservation",
+            "created_at",
+            "updated_at",
+        ];
+        always.sort_unstable();
+        let mut sorted = at_1_1.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, always);
+        assert!(!at_1_1.contains(&"name") && !at_1_1.contains(&"driver_internal_info"));
+        // A 1.115 GET has 69 keys: 64 data fields and 5 link keys.
+        assert_eq!(fields_visible(Resource::Node, k::MAX).count(), 64);
+        assert_eq!(Resource::Node.link_fields().len(), 5);
     }
 }

@@ -36,7 +36,7 @@ pub const ENROLL_STATE: Version = Version::new(1, 11);
 pub const RAID_CONFIG: Version = Version::new(1, 12);
 /// 1.13: Add 'abort' verb to CLEANWAIT
 pub const ABORT_VERB: Version = Version::new(1, 13);
-/// 1.14: Make the following endpoints discoverable via API: 1. '/v1/nodes/<uuid>/states' 2. '/v1/drivers/<driver-name>/properties'
+/// 1.14: Make the following endpoints discoverable via API: 1. `/v1/nodes/<uuid>/states` 2. `/v1/drivers/<driver-name>/properties`
 pub const LINKS_NODESTATES_DRIVERPROPERTIES: Version = Version::new(1, 14);
 /// 1.15: Add ability to do manual cleaning of nodes
 pub const MANUAL_CLEAN: Version = Version::new(1, 15);
@@ -265,32 +265,60 @@ const fn mv(version: Version, name: &'static str, change: &'static str) -> Micro
 
 /// Every version from 1.1 to [`MAX`], in order.
 pub const HISTORY: &[Microversion] = &[
-    mv(INITIAL_VERSION, "INITIAL_VERSION", "API at the point in time when versioning support was added (Kilo)"),
+    mv(
+        INITIAL_VERSION,
+        "INITIAL_VERSION",
+        "API at the point in time when versioning support was added (Kilo)",
+    ),
     mv(AVAILABLE_STATE, "AVAILABLE_STATE", "Renamed NOSTATE (\"None\") to AVAILABLE (\"available\")"),
     mv(DRIVER_INTERNAL_INFO, "DRIVER_INTERNAL_INFO", "Add node.driver_internal_info"),
     mv(MANAGEABLE_STATE, "MANAGEABLE_STATE", "Add MANAGEABLE state"),
     mv(NODE_NAME, "NODE_NAME", "Add logical node names"),
     mv(INSPECT_STATE, "INSPECT_STATE", "Add INSPECT* states"),
     mv(NODE_CLEAN, "NODE_CLEAN", "Add node.clean_step"),
-    mv(FETCHING_SUBSET_OF_FIELDS, "FETCHING_SUBSET_OF_FIELDS", "Add ability to return a subset of resource fields"),
+    mv(
+        FETCHING_SUBSET_OF_FIELDS,
+        "FETCHING_SUBSET_OF_FIELDS",
+        "Add ability to return a subset of resource fields",
+    ),
     mv(PROVISION_STATE_FILTER, "PROVISION_STATE_FILTER", "Add ability to filter nodes by provision state"),
-    mv(UNRESTRICTED_NODE_NAME, "UNRESTRICTED_NODE_NAME", "Logical node names support RFC 3986 unreserved characters"),
+    mv(
+        UNRESTRICTED_NODE_NAME,
+        "UNRESTRICTED_NODE_NAME",
+        "Logical node names support RFC 3986 unreserved characters",
+    ),
     mv(ENROLL_STATE, "ENROLL_STATE", "Nodes appear in ENROLL state by default"),
     mv(RAID_CONFIG, "RAID_CONFIG", "Add support for RAID"),
     mv(ABORT_VERB, "ABORT_VERB", "Add 'abort' verb to CLEANWAIT"),
-    mv(LINKS_NODESTATES_DRIVERPROPERTIES, "LINKS_NODESTATES_DRIVERPROPERTIES", "Make the following endpoints discoverable via API: 1. '/v1/nodes/<uuid>/states' 2. '/v1/drivers/<driver-name>/properties'"),
+    mv(
+        LINKS_NODESTATES_DRIVERPROPERTIES,
+        "LINKS_NODESTATES_DRIVERPROPERTIES",
+        "Make the following endpoints discoverable via API: 1. '/v1/nodes/<uuid>/states' 2. '/v1/drivers/<driver-name>/properties'",
+    ),
     mv(MANUAL_CLEAN, "MANUAL_CLEAN", "Add ability to do manual cleaning of nodes"),
     mv(DRIVER_FILTER, "DRIVER_FILTER", "Add ability to filter nodes by driver."),
     mv(ADOPT_VERB, "ADOPT_VERB", "Add 'adopt' verb for ADOPTING active nodes."),
     mv(PORT_INTERNAL_INFO, "PORT_INTERNAL_INFO", "Add port.internal_info."),
-    mv(PORT_ADVANCED_NET_FIELDS, "PORT_ADVANCED_NET_FIELDS", "Add port.local_link_connection and port.pxe_enabled."),
+    mv(
+        PORT_ADVANCED_NET_FIELDS,
+        "PORT_ADVANCED_NET_FIELDS",
+        "Add port.local_link_connection and port.pxe_enabled.",
+    ),
     mv(NETWORK_INTERFACE, "NETWORK_INTERFACE", "Add node.network_interface"),
     mv(RESOURCE_CLASS, "RESOURCE_CLASS", "Add node.resource_class"),
     mv(LOOKUP_HEARTBEAT, "LOOKUP_HEARTBEAT", "Ramdisk lookup and heartbeat endpoints."),
     mv(PORTGROUPS, "PORTGROUPS", "Add portgroup support."),
-    mv(PORTGROUPS_SUBCONTROLLERS, "PORTGROUPS_SUBCONTROLLERS", "Add subcontrollers: node.portgroup, portgroup.ports. Add port.portgroup_uuid field."),
+    mv(
+        PORTGROUPS_SUBCONTROLLERS,
+        "PORTGROUPS_SUBCONTROLLERS",
+        "Add subcontrollers: node.portgroup, portgroup.ports. Add port.portgroup_uuid field.",
+    ),
     mv(UNSET_CHASSIS_UUID, "UNSET_CHASSIS_UUID", "Add possibility to unset chassis_uuid from node."),
-    mv(PORTGROUP_MODE_PROPERTIES, "PORTGROUP_MODE_PROPERTIES", "Add portgroup.mode and portgroup.properties."),
+    mv(
+        PORTGROUP_MODE_PROPERTIES,
+        "PORTGROUP_MODE_PROPERTIES",
+        "Add portgroup.mode and portgroup.properties.",
+    ),
     mv(SOFT_POWER_OFF, "SOFT_POWER_OFF", "Add soft reboot, soft power off and timeout."),
     mv(VIFS_SUBCONTROLLER, "VIFS_SUBCONTROLLER", "Add vifs subcontroller to node"),
     mv(INJECT_NMI, "INJECT_NMI", "Add inject nmi."),
@@ -299,7 +327,11 @@ pub const HISTORY: &[Microversion] = &[
     mv(VOLUME, "VOLUME", "Add volume support."),
     mv(STORAGE_INTERFACE, "STORAGE_INTERFACE", "Add node storage interface"),
     mv(PORT_PHYSICAL_NETWORK, "PORT_PHYSICAL_NETWORK", "Add physical network field to port."),
-    mv(REBUILD_CONFIG_DRIVE, "REBUILD_CONFIG_DRIVE", "Add ability to provide configdrive when rebuilding node."),
+    mv(
+        REBUILD_CONFIG_DRIVE,
+        "REBUILD_CONFIG_DRIVE",
+        "Add ability to provide configdrive when rebuilding node.",
+    ),
     mv(AGENT_VERSION_HEARTBEAT, "AGENT_VERSION_HEARTBEAT", "Add Ironic Python Agent version support."),
     mv(NODE_TRAITS, "NODE_TRAITS", "Add node traits."),
     mv(RESCUE_INTERFACE, "RESCUE_INTERFACE", "Add rescue and unrescue provision states"),
@@ -328,10 +360,18 @@ pub const HISTORY: &[Microversion] = &[
     mv(NODE_RETIRED, "NODE_RETIRED", "Add retired and retired_reason to the node object."),
     mv(AGENT_TOKEN, "AGENT_TOKEN", "Add agent_token support for agent communication."),
     mv(INDICATORS, "INDICATORS", "Add support for indicators"),
-    mv(LOCAL_LINK_CONNECTION_NETWORK_TYPE, "LOCAL_LINK_CONNECTION_NETWORK_TYPE", "Add network_type to port.local_link_connection"),
+    mv(
+        LOCAL_LINK_CONNECTION_NETWORK_TYPE,
+        "LOCAL_LINK_CONNECTION_NETWORK_TYPE",
+        "Add network_type to port.local_link_connection",
+    ),
     mv(NODE_LESSEE, "NODE_LESSEE", "Add lessee to the node object."),
     mv(NODE_NETWORK_DATA, "NODE_NETWORK_DATA", "Add support for node network_data field."),
-    mv(NODE_VIF_ATTACH_PORT, "NODE_VIF_ATTACH_PORT", "Add support for port_uuid/portgroup_uuid in node vif_attach"),
+    mv(
+        NODE_VIF_ATTACH_PORT,
+        "NODE_VIF_ATTACH_PORT",
+        "Add support for port_uuid/portgroup_uuid in node vif_attach",
+    ),
     mv(HEARTBEAT_VERIFY_CA, "HEARTBEAT_VERIFY_CA", "Add agent_verify_ca to heartbeat."),
     mv(DEPLOY_STEPS, "DEPLOY_STEPS", "Add deploy_steps to provisioning"),
     mv(CLEAN_DISABLE_RAMDISK, "CLEAN_DISABLE_RAMDISK", "Add disable_ramdisk to manual cleaning."),
@@ -340,11 +380,23 @@ pub const HISTORY: &[Microversion] = &[
     mv(DEPLOY_UNDEPLOY_VERBS, "DEPLOY_UNDEPLOY_VERBS", "Add support for deploy and undeploy verbs"),
     mv(BIOS_REGISTRY, "BIOS_REGISTRY", "Add bios registry to /v1/nodes/{node}/bios/{setting}"),
     mv(NODE_BOOT_MODE, "NODE_BOOT_MODE", "Add boot_mode, secure_boot fields to node object."),
-    mv(NODE_CHANGE_BOOT_MODE, "NODE_CHANGE_BOOT_MODE", "Add support for changing boot_mode and secure_boot state"),
-    mv(DRIVER_FIELDS_SELECTOR, "DRIVER_FIELDS_SELECTOR", "Add fields selector to drivers list and driver detail."),
+    mv(
+        NODE_CHANGE_BOOT_MODE,
+        "NODE_CHANGE_BOOT_MODE",
+        "Add support for changing boot_mode and secure_boot state",
+    ),
+    mv(
+        DRIVER_FIELDS_SELECTOR,
+        "DRIVER_FIELDS_SELECTOR",
+        "Add fields selector to drivers list and driver detail.",
+    ),
     mv(NODE_HISTORY, "NODE_HISTORY", "Add node history endpoint"),
     mv(ALLOCATION_NODE_NAME, "ALLOCATION_NODE_NAME", "Change allocation behaviour to prefer node name match"),
-    mv(PROJECT_CREATE_DELETE_NODE, "PROJECT_CREATE_DELETE_NODE", "Marker to represent self service node creation/deletion"),
+    mv(
+        PROJECT_CREATE_DELETE_NODE,
+        "PROJECT_CREATE_DELETE_NODE",
+        "Marker to represent self service node creation/deletion",
+    ),
     mv(NODE_INVENTORY, "NODE_INVENTORY", "Add node inventory"),
     mv(NODE_SHARD, "NODE_SHARD", "Add node sharding capability"),
     mv(PARENT_CHILD_NODES, "PARENT_CHILD_NODES", "Add child node modeling"),
@@ -362,8 +414,16 @@ pub const HISTORY: &[Microversion] = &[
     mv(DISABLE_POWER_OFF, "DISABLE_POWER_OFF", "Add node support for disable_power_off"),
     mv(INSPECTION_RULES, "INSPECTION_RULES", "Migrate inspection rules from Inspector"),
     mv(PORT_DESCRIPTION, "PORT_DESCRIPTION", "Add description field to port."),
-    mv(SUPPORT_SPECIAL_CHAR_IN_ATTRIBUTES, "SUPPORT_SPECIAL_CHAR_IN_ATTRIBUTES", "Add support for object attributes with keys containing ~ or /."),
-    mv(PORT_PORTGROUP_CONDUCTOR_GROUP_FILTER, "PORT_PORTGROUP_CONDUCTOR_GROUP_FILTER", "Add conductor group filtering to port and portgroup list"),
+    mv(
+        SUPPORT_SPECIAL_CHAR_IN_ATTRIBUTES,
+        "SUPPORT_SPECIAL_CHAR_IN_ATTRIBUTES",
+        "Add support for object attributes with keys containing ~ or /.",
+    ),
+    mv(
+        PORT_PORTGROUP_CONDUCTOR_GROUP_FILTER,
+        "PORT_PORTGROUP_CONDUCTOR_GROUP_FILTER",
+        "Add conductor group filtering to port and portgroup list",
+    ),
     mv(PORT_VENDOR, "PORT_VENDOR", "Add vendor field to port."),
     mv(PORT_CATEGORY, "PORT_CATEGORY", "Add category field to port."),
     mv(PORTGROUP_PHYSICAL_NETWORK, "PORTGROUP_PHYSICAL_NETWORK", "Add physical_network field to portgroup."),
@@ -375,9 +435,25 @@ pub const HISTORY: &[Microversion] = &[
     mv(SERVICE_DISABLE_RAMDISK, "SERVICE_DISABLE_RAMDISK", "Add disable_ramdisk support for servicing"),
     mv(NODE_HEALTH, "NODE_HEALTH", "Add health field to node object."),
     mv(DEPLOYWAIT_ABORT, "DEPLOYWAIT_ABORT", "Add support for aborting deployment in DEPLOYWAIT state"),
-    mv(DYNAMIC_PORTGROUP, "DYNAMIC_PORTGROUP", "Add available_for_dynamic_portgroup to port, dynamic_portgroup to portgroup"),
-    mv(RUNBOOK_TRAITS, "RUNBOOK_TRAITS", "Add runbook traits: traits set on runbooks (replaces name-as-trait matching), relaxed runbook name validation, description field, and /v1/runbooks/{ident}/traits sub-resource endpoints."),
+    mv(
+        DYNAMIC_PORTGROUP,
+        "DYNAMIC_PORTGROUP",
+        "Add available_for_dynamic_portgroup to port, dynamic_portgroup to portgroup",
+    ),
+    mv(
+        RUNBOOK_TRAITS,
+        "RUNBOOK_TRAITS",
+        "Add runbook traits: traits set on runbooks (replaces name-as-trait matching), relaxed runbook name validation, description field, and /v1/runbooks/{ident}/traits sub-resource endpoints.",
+    ),
     mv(NODE_HISTORY_PROJECT, "NODE_HISTORY_PROJECT", "Add project to node history."),
-    mv(FIRMWARE_IDENTITY, "FIRMWARE_IDENTITY", "Add vendor, model, serial_number to firmware component response."),
-    mv(NODE_HISTORY_FIELDS, "NODE_HISTORY_FIELDS", "Add state, target_provision_state, and duration_seconds to node history."),
+    mv(
+        FIRMWARE_IDENTITY,
+        "FIRMWARE_IDENTITY",
+        "Add vendor, model, serial_number to firmware component response.",
+    ),
+    mv(
+        NODE_HISTORY_FIELDS,
+        "NODE_HISTORY_FIELDS",
+        "Add state, target_provision_state, and duration_seconds to node history.",
+    ),
 ];

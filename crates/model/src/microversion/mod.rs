@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ParseError;
 
-pub use endpoints::{Endpoint, root_links};
+pub use endpoints::{Endpoint, endpoint_for_path, endpoint_min_version, root_links};
 pub use fields::{Resource, field_min_version, fields_visible};
 pub use known::{MAX as MAX_KNOWN, MIN};
 
@@ -127,7 +127,9 @@ mod tests {
         assert_eq!(Version::new(1, 115).to_string(), "1.115");
         assert!(Version::new(1, 9) < Version::new(1, 10));
         assert!(Version::new(2, 0) > Version::new(1, 115));
-        for bad in ["", "1", "1.", ".1", "a.b", "1.x", "1.3.4", "v1.2", "+1.2", "1.-2", " 1.2", "99999999999.1"] {
+        for bad in
+            ["", "1", "1.", ".1", "a.b", "1.x", "1.3.4", "v1.2", "+1.2", "1.-2", " 1.2", "99999999999.1"]
+        {
             assert!(bad.parse::<Version>().is_err(), "{bad:?}");
         }
     }
@@ -148,5 +150,48 @@ mod tests {
         assert_eq!(known::HISTORY.last().map(|m| m.version), Some(MAX_KNOWN));
         assert_eq!(MAX_KNOWN, Version::new(1, 115));
         assert_eq!(MIN, Version::new(1, 1));
+    }
+
+    /// The reference version history (`versions.py` comments, up to 1.112).
+    const REFERENCE: &str = include_str!("../../data/microversions.txt");
+
+    /// `(minor, change note)` for each `# v1.N: note` entry, continuation lines
+    /// joined with single spaces.
+    fn reference_entries() -> Vec<(u32, String)> {
+        let mut entries: Vec<(u32, String)> = Vec::new();
+        for line in REFERENCE.lines() {
+            let body = line.trim_start_matches('#').trim();
+            let head = body.strip_prefix("v1.").and_then(|rest| rest.split_once(':'));
+            match head.and_then(|(minor, note)| Some((minor.parse::<u32>().ok()?, note.trim()))) {
+                Some((minor, note)) => entries.push((minor, note.to_owned())),
+                None => {
+                    if let Some((_, note)) = entries.last_mut() {
+                        note.push(' ');
+                        note.push_str(body);
+                    }
+                }
+            }
+        }
+        entries
+    }
+
+    #[test]
+    fn history_matches_the_reference_file() {
+        let entries = reference_entries();
+        let minors: Vec<u32> = entries.iter().map(|(minor, _)| *minor).collect();
+        assert_eq!(minors, (0..=112).collect::<Vec<_>>());
+        for (minor, note) in entries.iter().filter(|(minor, _)| *minor >= 1) {
+            let known = &known::HISTORY[*minor as usize - 1];
+            assert_eq!(known.version, Version::new(1, *minor));
+            // The reference's first line is the start of the note; 1.1 and 1.14
+            // wrap lists that the table flattens.
+            let first_words: String = note.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+            let change: String = known.change.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(change.starts_with(&first_words), "1.{minor}: {change:?} vs {note:?}");
+        }
+        // 1.113-1.115 come from features.md (newer than the reference file).
+        assert_eq!(known::NODE_HISTORY_PROJECT, Version::new(1, 113));
+        assert_eq!(known::FIRMWARE_IDENTITY, Version::new(1, 114));
+        assert_eq!(known::NODE_HISTORY_FIELDS, Version::new(1, 115));
     }
 }

@@ -195,7 +195,10 @@ mod tests {
         // Transcript 29: provide -> cleaning shows target available.
         assert_eq!(target_after(S::Manageable, None, S::Cleaning, None, true), Some(S::Available));
         // Manual clean keeps manageable as the goal.
-        assert_eq!(target_after(S::Manageable, None, S::Cleaning, Some(S::Manageable), true), Some(S::Manageable));
+        assert_eq!(
+            target_after(S::Manageable, None, S::Cleaning, Some(S::Manageable), true),
+            Some(S::Manageable)
+        );
         // Reaching the goal clears it.
         assert_eq!(target_after(S::Deploying, Some(S::Active), S::Active, None, false), None);
         // A failure keeps the goal of the failed operation.
@@ -211,5 +214,80 @@ mod tests {
         let from_active: Vec<_> = events_from(S::Active).collect();
         assert_eq!(from_active, vec![E::Rebuild, E::Delete, E::Rescue, E::Service]);
         assert_eq!(events_from(S::Verifying).count(), 2);
+    }
+
+    /// The reference table, `from<TAB>event<TAB>to`, `#` comments.
+    const TSV: &str = include_str!("../../data/state-machine.tsv");
+
+    /// Every row of the TSV, parsed; a row naming an unknown state or event fails
+    /// the test.
+    fn tsv_rows() -> Vec<Transition> {
+        TSV.lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .map(|line| {
+                let cols: Vec<&str> = line.split('\t').collect();
+                assert_eq!(cols.len(), 3, "malformed row {line:?}");
+                let parse_state =
+                    |text: &str| text.parse::<ProvisionState>().unwrap_or_else(|e| panic!("{e} in {line:?}"));
+                let event = cols[1].parse::<ProvisionEvent>().unwrap_or_else(|e| panic!("{e} in {line:?}"));
+                Transition { from: parse_state(cols[0]), event, to: parse_state(cols[2]) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_tsv_row_is_a_transition() {
+        let rows = tsv_rows();
+        assert_eq!(rows.len(), 93);
+        for row in &rows {
+            assert_eq!(transition(row.from, row.event), Ok(row.to), "{row:?}");
+            assert!(is_actionable(row.from, row.event), "{row:?}");
+        }
+        // Same edges, same order as state_machine.py.
+        assert_eq!(rows.as_slice(), TRANSITIONS);
+    }
+
+    #[test]
+    fn every_pair_not_in_the_tsv_is_refused() {
+        let rows = tsv_rows();
+        let mut refused = 0;
+        for &from in ProvisionState::ALL {
+            for &event in ProvisionEvent::ALL {
+                if rows.iter().any(|row| row.from == from && row.event == event) {
+                    continue;
+                }
+                refused += 1;
+                assert_eq!(
+                    transition(from, event),
+                    Err(InvalidTransition { from, event }),
+                    "{from} / {event}"
+                );
+                assert!(!is_actionable(from, event));
+            }
+        }
+        assert_eq!(refused, ProvisionState::ALL.len() * ProvisionEvent::ALL.len() - 93);
+    }
+
+    #[test]
+    fn every_state_and_event_appears_in_the_table() {
+        for state in ProvisionState::ALL {
+            let touched =
+                TRANSITIONS.iter().any(|t| t.from == *state) || TRANSITIONS.iter().any(|t| t.to == *state);
+            assert!(touched, "{state} is unreachable and inescapable");
+        }
+        for event in ProvisionEvent::ALL {
+            assert!(TRANSITIONS.iter().any(|t| t.event == *event), "{event} is never used");
+        }
+        // Only `enroll` (the initial state) is never entered except by a failed
+        // verification; every state is left by some edge.
+        for state in ProvisionState::ALL {
+            assert!(events_from(*state).count() > 0, "{state} is a dead end");
+        }
+    }
+
+    #[test]
+    fn refusal_message_is_ironics() {
+        let err = transition(S::Enroll, E::Deploy).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err, "Can not transition from state 'enroll' on event 'deploy' (no defined transition)");
     }
 }

@@ -18,8 +18,10 @@ pub mod verb;
 
 pub use condition::{Fault, Health};
 pub use event::ProvisionEvent;
-pub use machine::{Transition, TRANSITIONS, events_from, is_actionable, target_after, transition};
+pub use machine::{TRANSITIONS, Transition, events_from, is_actionable, target_after, transition};
 pub use management::{BootDevice, BootMode, IndicatorState};
 pub use power::{PowerRequest, PowerState, PowerTarget, plan_power};
 pub use provision::ProvisionState;
-pub use verb::{ProvisionPlan, ProvisionRequest, ProvisionVerb, early_gate, event_for_target, plan_provision};
+pub use verb::{
+    ProvisionPlan, ProvisionRequest, ProvisionVerb, early_gate, event_for_target, plan_provision,
+};

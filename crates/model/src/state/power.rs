@@ -100,9 +100,12 @@ pub fn plan_power(request: &PowerRequest<'_>) -> Result<PowerTarget, PowerRefusa
         return Err(InvalidStateRequested::new(request.target, request.node_ident, state).into());
     };
     if matches!(request.provision_state, ProvisionState::CleanWait | ProvisionState::Cleaning) {
-        return Err(
-            InvalidStateRequested::new(request.target, request.node_ident, request.provision_state.as_str()).into()
-        );
+        return Err(InvalidStateRequested::new(
+            request.target,
+            request.node_ident,
+            request.provision_state.as_str(),
+        )
+        .into());
     }
     if target.powers_off() && request.disable_power_off {
         return Err(PowerRefusal::PowerOffDisabled { target: target.as_str().to_owned() });
@@ -140,7 +143,8 @@ mod tests {
     fn gates_in_ironic_order() {
         let old = PowerRequest { version: Version::new(1, 26), ..request("soft power off") };
         assert_eq!(plan_power(&old), Err(PowerRefusal::NotAcceptable));
-        let old_timeout = PowerRequest { version: Version::new(1, 26), timeout: Some(5), ..request("power on") };
+        let old_timeout =
+            PowerRequest { version: Version::new(1, 26), timeout: Some(5), ..request("power on") };
         assert_eq!(plan_power(&old_timeout), Err(PowerRefusal::NotAcceptable));
         let zero = PowerRequest { version: Version::new(1, 26), timeout: Some(0), ..request("power on") };
         assert_eq!(plan_power(&zero), Err(PowerRefusal::InvalidTimeout));
@@ -150,8 +154,34 @@ mod tests {
         let cleaning = PowerRequest { provision_state: ProvisionState::Cleaning, ..request("power on") };
         assert!(matches!(plan_power(&cleaning), Err(PowerRefusal::InvalidState(_))));
         let disabled = PowerRequest { disable_power_off: true, ..request("soft power off") };
-        assert_eq!(plan_power(&disabled), Err(PowerRefusal::PowerOffDisabled { target: "soft power off".into() }));
-        assert_eq!(plan_power(&PowerRequest { disable_power_off: true, ..request("rebooting") }), Ok(PowerTarget::Reboot));
+        assert_eq!(
+            plan_power(&disabled),
+            Err(PowerRefusal::PowerOffDisabled { target: "soft power off".into() })
+        );
+        assert_eq!(
+            plan_power(&PowerRequest { disable_power_off: true, ..request("rebooting") }),
+            Ok(PowerTarget::Reboot)
+        );
         assert_eq!(plan_power(&request("soft rebooting")).map(PowerTarget::target_state), Ok(PowerState::On));
+    }
+}
+
+#[cfg(test)]
+mod strings {
+    use super::*;
+
+    #[test]
+    fn power_strings_are_ironics() {
+        let states: Vec<_> = PowerState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(states, ["power on", "power off", "error"]);
+        let targets: Vec<_> = PowerTarget::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(targets, ["power on", "power off", "rebooting", "soft rebooting", "soft power off"]);
+        for target in PowerTarget::ALL {
+            assert_eq!(target.as_str().parse::<PowerTarget>(), Ok(*target));
+        }
+        assert!("power cycle".parse::<PowerTarget>().is_err());
+        assert_eq!(serde_json::from_str::<Option<PowerState>>("null").ok(), Some(None));
+        assert_eq!(PowerTarget::SoftOff.min_version(), Version::new(1, 27));
+        assert_eq!(PowerTarget::Reboot.min_version(), Version::new(1, 1));
     }
 }

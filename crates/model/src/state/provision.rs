@@ -79,7 +79,8 @@ use ProvisionState as S;
 
 impl ProvisionState {
     /// States that change only on request (`STABLE_STATES`); they have no target.
-    pub const STABLE: &'static [Self] = &[S::Enroll, S::Manageable, S::Available, S::Active, S::Error, S::Rescue];
+    pub const STABLE: &'static [Self] =
+        &[S::Enroll, S::Manageable, S::Available, S::Active, S::Error, S::Rescue];
 
     /// States a live conductor moves on its own (`UNSTABLE_STATES`): work is in
     /// progress.
@@ -118,7 +119,8 @@ impl ProvisionState {
 
     /// States where the conductor waits for the ramdisk agent to call back; each has
     /// a callback timeout and answers `resume`.
-    pub const WAIT: &'static [Self] = &[S::DeployWait, S::CleanWait, S::InspectWait, S::RescueWait, S::ServiceWait];
+    pub const WAIT: &'static [Self] =
+        &[S::DeployWait, S::CleanWait, S::InspectWait, S::RescueWait, S::ServiceWait];
 
     /// Transitional states in which PATCH is still allowed (`UPDATE_ALLOWED_STATES`).
     ///
@@ -276,7 +278,9 @@ impl ProvisionState {
     /// Whether a node in this state may be deleted: in maintenance always, else in
     /// [`Self::DELETE_ALLOWED`] plus `available` when allowed by configuration.
     pub fn allows_delete(self, maintenance: bool, allow_deleting_available: bool) -> bool {
-        maintenance || Self::DELETE_ALLOWED.contains(&self) || (allow_deleting_available && self == S::Available)
+        maintenance
+            || Self::DELETE_ALLOWED.contains(&self)
+            || (allow_deleting_available && self == S::Available)
     }
 }
 
@@ -340,5 +344,56 @@ mod tests {
         assert!(S::Available.allows_delete(false, true));
         assert!(!S::Active.allows_delete(false, true));
         assert!(S::Active.allows_delete(true, false));
+    }
+
+    fn names(states: &[ProvisionState]) -> Vec<&'static str> {
+        states.iter().map(|s| s.as_str()).collect()
+    }
+
+    #[test]
+    fn sets_match_features_md() {
+        // features.md §b, "States".
+        assert_eq!(
+            names(ProvisionState::STABLE),
+            ["enroll", "manageable", "available", "active", "error", "rescue"]
+        );
+        let mut transient = names(ProvisionState::UNSTABLE);
+        transient.sort_unstable();
+        let mut expected = vec![
+            "verifying",
+            "deploying",
+            "wait call-back",
+            "cleaning",
+            "clean wait",
+            "deleting",
+            "inspecting",
+            "inspect wait",
+            "adopting",
+            "rescuing",
+            "rescue wait",
+            "unrescuing",
+            "servicing",
+            "service wait",
+        ];
+        expected.sort_unstable();
+        assert_eq!(transient, expected);
+        assert_eq!(names(ProvisionState::HOLD), ["deploy hold", "clean hold", "service hold"]);
+        assert_eq!(
+            names(ProvisionState::FAILURE),
+            [
+                "deploy failed",
+                "clean failed",
+                "inspect failed",
+                "rescue failed",
+                "unrescue failed",
+                "adopt failed",
+                "service failed"
+            ]
+        );
+        for state in ProvisionState::WAIT {
+            assert!(state.is_unstable() && state.is_wait(), "{state}");
+        }
+        // Transcript 35: the delete refusal lists these, then `available`.
+        assert_eq!(names(ProvisionState::DELETE_ALLOWED), ["manageable", "enroll", "adopt failed"]);
     }
 }

@@ -226,7 +226,10 @@ pub fn plan_provision(request: &ProvisionRequest<'_>) -> Result<ProvisionPlan, P
     let next_state = event_for_target(target).and_then(|event| transition(request.state, event).ok());
     let Some(next_state) = next_state else {
         if let Some(host) = request.reservation {
-            return Err(ProvisionRefusal::NodeLocked { node: request.node_uuid.to_owned(), host: host.to_owned() });
+            return Err(ProvisionRefusal::NodeLocked {
+                node: request.node_uuid.to_owned(),
+                host: host.to_owned(),
+            });
         }
         return Err(InvalidStateRequested::new(target, request.node_uuid, request.state.as_str()).into());
     };
@@ -236,7 +239,223 @@ pub fn plan_provision(request: &ProvisionRequest<'_>) -> Result<ProvisionPlan, P
     if late_gate(verb, request.state).is_some_and(|min| request.version < min) {
         return Err(ProvisionRefusal::NotAcceptable);
     }
-    let next_target =
-        target_after(request.state, request.target_state, next_state, verb.explicit_target(), verb.spawns_work());
+    let next_target = target_after(
+        request.state,
+        request.target_state,
+        next_state,
+        verb.explicit_target(),
+        verb.spawns_work(),
+    );
     Ok(ProvisionPlan { verb, event: verb.event(), next_state, next_target })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProvisionEvent as E;
+    use ProvisionState as S;
+
+    const UUID: &str = "fe94775f-8ff5-4ccb-9929-ff381a8f597b";
+
+    fn request(target: &str, state: ProvisionState) -> ProvisionRequest<'_> {
+        ProvisionRequest {
+            target,
+            node_uuid: UUID,
+            state,
+            target_state: None,
+            maintenance: false,
+            reservation: None,
+            version: known::MAX,
+        }
+    }
+
+    fn message(result: Result<ProvisionPlan, ProvisionRefusal>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_verb_maps_to_its_event() {
+        // The header comment of state-machine.tsv and features.md §b.
+        let expected = [
+            ("active", E::Deploy),
+            ("deploy", E::Deploy),
+            ("rebuild", E::Rebuild),
+            ("deleted", E::Delete),
+            ("undeploy", E::Delete),
+            ("manage", E::Manage),
+            ("provide", E::Provide),
+            ("inspect", E::Inspect),
+            ("abort", E::Abort),
+            ("clean", E::Clean),
+            ("adopt", E::Adopt),
+            ("rescue", E::Rescue),
+            ("unrescue", E::Unrescue),
+            ("unhold", E::Unhold),
+            ("service", E::Service),
+        ];
+        assert_eq!(ProvisionVerb::ALL.len(), expected.len());
+        for (text, event) in expected {
+            let verb: ProvisionVerb = text.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(verb.as_str(), text);
+            assert_eq!(verb.event(), event, "{text}");
+            assert_eq!(event_for_target(text), Some(event), "{text}");
+            assert!(!event.is_internal(), "{text}");
+        }
+        // Internal events stand for themselves, but no verb raises them.
+        for event in [E::Done, E::Fail, E::Wait, E::Resume, E::Hold] {
+            assert!(event.is_internal());
+            assert_eq!(event_for_target(event.as_str()), Some(event));
+            assert!(ProvisionVerb::ALL.iter().all(|v| v.event() != event));
+        }
+        assert_eq!(event_for_target("bogus"), None);
+    }
+
+    #[test]
+    fn minimum_versions_follow_ironic() {
+        let v = Version::new;
+        let cases = [
+            (ProvisionVerb::Active, S::Available, v(1, 1)),
+            (ProvisionVerb::Deleted, S::Active, v(1, 1)),
+            (ProvisionVerb::Rebuild, S::Active, v(1, 1)),
+            (ProvisionVerb::Deploy, S::Available, v(1, 73)),
+            // Literal lookup by event name: `undeploy` is not gated (module docs).
+            (ProvisionVerb::Undeploy, S::Active, v(1, 1)),
+            (ProvisionVerb::Manage, S::Enroll, v(1, 4)),
+            (ProvisionVerb::Provide, S::Manageable, v(1, 4)),
+            (ProvisionVerb::Inspect, S::Manageable, v(1, 6)),
+            (ProvisionVerb::Abort, S::CleanWait, v(1, 13)),
+            (ProvisionVerb::Abort, S::InspectWait, v(1, 41)),
+            (ProvisionVerb::Abort, S::DeployWait, v(1, 110)),
+            (ProvisionVerb::Clean, S::Manageable, v(1, 15)),
+            (ProvisionVerb::Adopt, S::Manageable, v(1, 17)),
+            (ProvisionVerb::Rescue, S::Active, v(1, 38)),
+            (ProvisionVerb::Unrescue, S::Rescue, v(1, 38)),
+            (ProvisionVerb::Unhold, S::DeployHold, v(1, 85)),
+            (ProvisionVerb::Service, S::Active, v(1, 87)),
+        ];
+        for (verb, from, min) in cases {
+            assert_eq!(verb.min_version(from), min, "{verb} from {from}");
+            let just_below = Version::new(1, min.minor - 1);
+            let at = ProvisionRequest { version: min, ..request(verb.as_str(), from) };
+            assert!(plan_provision(&at).is_ok(), "{verb} from {from} at {min}");
+            if min.minor > 1 {
+                let below = ProvisionRequest { version: just_below, ..request(verb.as_str(), from) };
+                assert_eq!(
+                    plan_provision(&below),
+                    Err(ProvisionRefusal::NotAcceptable),
+                    "{verb} at {just_below}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accepted_verbs_follow_the_state_machine() {
+        for &verb in ProvisionVerb::ALL {
+            for &state in ProvisionState::ALL {
+                let plan = plan_provision(&request(verb.as_str(), state));
+                match transition(state, verb.event()) {
+                    Ok(next) => {
+                        let plan = plan.unwrap_or_else(|e| panic!("{verb} from {state}: {e}"));
+                        assert_eq!((plan.verb, plan.event, plan.next_state), (verb, verb.event(), next));
+                    }
+                    Err(_) => assert!(
+                        matches!(plan, Err(ProvisionRefusal::InvalidState(_))),
+                        "{verb} from {state}: {plan:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transcripts_refusals() {
+        // 25-prov-active-from-enroll-400.
+        let active = plan_provision(&request("active", S::Enroll));
+        assert_eq!(active.as_ref().map_err(ProvisionRefusal::http_status).err(), Some(400));
+        assert_eq!(
+            message(active),
+            "The requested action \"active\" can not be performed on node \"fe94775f-8ff5-4ccb-9929-ff381a8f597b\" while it is in state \"enroll\"."
+        );
+        // 31-prov-bogus-target-400.
+        assert_eq!(
+            message(plan_provision(&request("bogus", S::Available))),
+            "The requested action \"bogus\" can not be performed on node \"fe94775f-8ff5-4ccb-9929-ff381a8f597b\" while it is in state \"available\"."
+        );
+        // 36-prov-manage-from-active-400.
+        assert!(
+            message(plan_provision(&request("manage", S::Active)))
+                .ends_with("while it is in state \"active\".")
+        );
+    }
+
+    #[test]
+    fn transcripts_accepted_targets() {
+        // 26/27: manage from enroll verifies, no target left after (no work).
+        let manage = plan_provision(&request("manage", S::Enroll));
+        assert_eq!(manage.map(|p| (p.next_state, p.next_target)), Ok((S::Verifying, Some(S::Manageable))));
+        // 28/29: provide cleans towards available.
+        let provide = plan_provision(&request("provide", S::Manageable));
+        assert_eq!(provide.map(|p| (p.next_state, p.next_target)), Ok((S::Cleaning, Some(S::Available))));
+        // 32/33: deploy towards active.
+        let deploy = plan_provision(&request("active", S::Available));
+        assert_eq!(deploy.map(|p| (p.next_state, p.next_target)), Ok((S::Deploying, Some(S::Active))));
+        // 37: undeploy tears down towards available.
+        let undeploy = plan_provision(&request("deleted", S::Active));
+        assert_eq!(undeploy.map(|p| (p.next_state, p.next_target)), Ok((S::Deleting, Some(S::Available))));
+        // Manual clean returns to manageable.
+        let clean = plan_provision(&request("clean", S::Manageable));
+        assert_eq!(clean.map(|p| p.next_target), Ok(Some(S::Manageable)));
+        // manage from available runs no work and leaves no target.
+        let manage = plan_provision(&request("manage", S::Available));
+        assert_eq!(manage.map(|p| (p.next_state, p.next_target)), Ok((S::Manageable, None)));
+    }
+
+    #[test]
+    fn quirks_in_ironic_order() {
+        // Maintenance blocks the literal `active`/`rebuild` only.
+        let maint = ProvisionRequest { maintenance: true, ..request("active", S::Available) };
+        assert_eq!(plan_provision(&maint), Err(ProvisionRefusal::NodeInMaintenance { node: UUID.into() }));
+        let maint_deploy = ProvisionRequest { maintenance: true, ..request("deploy", S::Available) };
+        assert!(plan_provision(&maint_deploy).is_ok());
+        // A locked node answers 409 for a non-actionable verb.
+        let locked = ProvisionRequest { reservation: Some("c1"), ..request("manage", S::Deploying) };
+        let refusal = plan_provision(&locked);
+        assert_eq!(refusal, Err(ProvisionRefusal::NodeLocked { node: UUID.into(), host: "c1".into() }));
+        assert_eq!(refusal.map_err(|e| e.http_status()), Err(409));
+        // Internal events with an edge are "not understood".
+        let done = plan_provision(&request("done", S::Deploying));
+        assert_eq!(done, Err(ProvisionRefusal::NotUnderstood { action: "done".into() }));
+        // The literal `delete` needs 1.73 and is then not understood.
+        let old_delete = ProvisionRequest { version: Version::new(1, 72), ..request("delete", S::Active) };
+        assert_eq!(plan_provision(&old_delete), Err(ProvisionRefusal::NotAcceptable));
+        assert!(matches!(
+            plan_provision(&request("delete", S::Active)),
+            Err(ProvisionRefusal::NotUnderstood { .. })
+        ));
+        // Late gates come after the state check: wrong state is 400, not 406.
+        let old_unhold = ProvisionRequest { version: Version::new(1, 84), ..request("unhold", S::Active) };
+        assert!(matches!(plan_provision(&old_unhold), Err(ProvisionRefusal::InvalidState(_))));
+    }
+
+    #[test]
+    fn body_rules() {
+        let v = Version::new;
+        assert!(ProvisionVerb::Active.accepts_configdrive(v(1, 1)));
+        assert!(!ProvisionVerb::Rebuild.accepts_configdrive(v(1, 34)));
+        assert!(ProvisionVerb::Rebuild.accepts_configdrive(v(1, 35)));
+        assert!(!ProvisionVerb::Deploy.accepts_configdrive(known::MAX));
+        assert!(
+            ProvisionVerb::Rebuild.accepts_deploy_steps() && !ProvisionVerb::Deploy.accepts_deploy_steps()
+        );
+        assert!(ProvisionVerb::Clean.accepts_clean_steps() && !ProvisionVerb::Service.accepts_clean_steps());
+        assert!(ProvisionVerb::Service.accepts_service_steps());
+        assert!(
+            ProvisionVerb::Rescue.accepts_rescue_password()
+                && !ProvisionVerb::Unrescue.accepts_rescue_password()
+        );
+        assert!(
+            ProvisionVerb::Active.blocked_by_maintenance() && !ProvisionVerb::Deploy.blocked_by_maintenance()
+        );
+    }
 }
