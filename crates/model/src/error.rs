@@ -297,3 +297,34 @@ impl InvalidMac {
         format!("Expected valid MAC address for {field}: {}", self.value)
     }
 }
+
+/// A node names an interface implementation its hardware type cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InterfaceError {
+    /// No hardware type knows the implementation (Ironic's
+    /// `InterfaceNotFoundInEntrypoint`, transcript `68-node-create-bad-iface-400`).
+    #[error(
+        "Could not find the following interface in the 'ironic.hardware.interfaces.{kind}' entrypoint: {implementation}. Valid interfaces are {}.",
+        crate::validate::python_list(valid)
+    )]
+    Unknown {
+        /// Interface kind, e.g. `deploy`.
+        kind: &'static str,
+        /// The refused implementation.
+        implementation: String,
+        /// Every known implementation of the kind, sorted.
+        valid: Vec<&'static str>,
+    },
+    /// Known, but not for this hardware type (Ironic's `IncompatibleInterface`).
+    #[error(
+        "{kind} interface implementation '{implementation}' is not supported by hardware type {hardware_type}."
+    )]
+    Unsupported {
+        /// Interface kind, e.g. `power`.
+        kind: &'static str,
+        /// The refused implementation.
+        implementation: String,
+        /// The node's hardware type.
+        hardware_type: &'static str,
+    },
+}

@@ -15,6 +15,8 @@
 //!   gateway renders those): [`node`], [`port`], [`portgroup`], [`chassis`],
 //!   [`conductor`], [`allocation`], [`deploy_template`], [`runbook`], [`volume`],
 //!   [`history`].
+//! - [`hardware`] — hardware types, their interface kinds, defaults and
+//!   properties: what `GET /v1/drivers` reports and node writes are checked against.
 //! - [`secrets`] — Ironic's masking of passwords and tokens before a record leaves.
 //! - [`validate`] — pure input rules: node names, trait names, MAC addresses,
 //!   UUID-or-name identifiers.
@@ -32,6 +34,7 @@ pub mod chassis;
 pub mod conductor;
 pub mod deploy_template;
 pub mod error;
+pub mod hardware;
 pub mod history;
 pub mod json;
 pub mod microversion;

@@ -186,6 +186,13 @@ pub fn normalize_mac(text: &str) -> Result<String, InvalidMac> {
     if well_formed { Ok(text.to_ascii_lowercase()) } else { Err(InvalidMac { value: text.to_owned() }) }
 }
 
+/// Python's `repr` of a list of strings, `['a', 'b']`, as Ironic's messages
+/// print lists.
+pub fn python_list<S: AsRef<str>>(items: &[S]) -> String {
+    let inner: Vec<String> = items.iter().map(|item| python_repr(item.as_ref())).collect();
+    format!("[{}]", inner.join(", "))
+}
+
 /// Python's `repr()` of a string, as Ironic's jsonschema messages quote values:
 /// single quotes unless the text holds `'` and no `"`, with backslash escapes.
 pub fn python_repr(text: &str) -> String {
