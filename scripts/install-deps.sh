@@ -11,13 +11,19 @@ need() { # need COMMAND DEBIAN-PACKAGE
   command -v "$1" >/dev/null 2>&1 || packages+=("$2")
 }
 
-# protoc: our proto/ crate and etcd-client's build script both run it.
+# protoc: our proto/ crate and etcd-client's build script both run it; the
+# latter also needs the well-known types (google/protobuf/*.proto).
 need protoc protobuf-compiler
+[ -f /usr/include/google/protobuf/descriptor.proto ] || packages+=(libprotobuf-dev)
 
 if [ "$mode" = test ]; then
   # A real etcd for the store conformance suite and the takeover tests.
   need etcd etcd-server
   need etcdctl etcd-client
+  # A real IPMI BMC (ipmi_sim) and the independent client that checks what our
+  # power service did to it.
+  need ipmi_sim openipmi
+  need ipmitool ipmitool
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then
@@ -26,6 +32,20 @@ if [ ${#packages[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# Real Python clients (the `baremetal` CLI, openstacksdk) in a venv of our own
+# beside the build output, so CI reuses it and the system Python stays clean.
+if [ "$mode" = test ]; then
+  venv="${FERRIC_VENV:-${CARGO_TARGET_DIR:-$HOME/.cache/ferric-target}/venv}"
+  requirements="$(dirname "$0")/test-requirements.txt"
+  stamp="$venv/.requirements"
+  if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+    echo "install-deps: installing Python test clients into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
 fi
 
 if [ "$mode" = test ] && ! cargo nextest --version >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 //! their own single place; here it only says what went wrong, typed.
 
 /// Everything a store call can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The backend cannot be reached or has no quorum; retrying later may work.
     #[error("store unavailable: {0}")]
@@ -34,6 +34,10 @@ pub enum StoreError {
     /// Stored bytes could not be decoded.
     #[error("corrupt record {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The request itself is malformed (an empty key, one key written twice in a
+    /// transaction, an id with a `/`): retrying the same call can never succeed.
+    #[error("invalid store request: {0}")]
+    InvalidArgument(String),
     /// A bug or an unexpected backend answer.
     #[error("store internal error: {0}")]
     Internal(String),

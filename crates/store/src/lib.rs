@@ -6,7 +6,8 @@
 //! transactions, prefix ranges, watches from a revision, leases), so the etcd backend
 //! is a thin adapter and the embedded backend ([`embedded::EmbeddedStore`], on
 //! `redb`) re-creates the same semantics on one machine. One conformance suite
-//! (`tests/conformance.rs`) holds both to it.
+//! (`tests/it/conformance.rs`, instantiated for both in `tests/it/main.rs`) holds
+//! both to it.
 //!
 //! Higher-level idioms that need the same care on both engines — records with unique
 //! secondary keys, exclusive/shared locks tied to a lease — are built once in
@@ -20,6 +21,7 @@ pub mod etcd;
 pub mod lock;
 pub mod records;
 mod types;
+mod validate;
 
 pub use error::StoreError;
 pub use types::*;
@@ -61,7 +63,8 @@ pub trait Store: Send + Sync + 'static {
     /// Streams every change to keys under `prefix` with revision >= `from_revision`
     /// (0 = only future changes), in revision order. Fails with
     /// [`StoreError::Compacted`] when the history before `from_revision` is gone.
-    async fn watch(&self, prefix: &str, from_revision: i64) -> Result<BoxStream<'static, Result<WatchEvent>>>;
+    async fn watch(&self, prefix: &str, from_revision: i64)
+    -> Result<BoxStream<'static, Result<WatchEvent>>>;
 
     /// Creates a lease that expires `ttl` after its last keep-alive; keys attached
     /// to it are deleted (with watch events) when it expires or is revoked.

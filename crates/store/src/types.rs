@@ -128,10 +128,19 @@ impl Compare {
 /// A write inside a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { key: String, value: Vec<u8>, lease: Option<LeaseId> },
-    Delete { key: String },
+    Put {
+        key: String,
+        value: Vec<u8>,
+        lease: Option<LeaseId>,
+    },
+    Delete {
+        key: String,
+    },
     /// Deletes every key in `[start, end)`.
-    DeleteRange { start: String, end: String },
+    DeleteRange {
+        start: String,
+        end: String,
+    },
 }
 
 impl Op {
