@@ -1,15 +1,30 @@
 //! The Ironic-compatible REST API: the one door clients use.
 //!
 //! Architecture invariant: only this crate knows Ironic's JSON shapes, its error
-//! bodies and API microversions. Everything behind it speaks Ferric's gRPC contracts
-//! (`ferric-proto`) and the domain types of `ferric-model`.
+//! bodies and API microversions. Records are read and written in the store
+//! through `ferric-catalog`'s record kinds; anything that touches hardware goes
+//! to the conductor through the deploy service's gRPC contract (`ferric-proto`).
 //!
 //! Layout:
 //! - [`version`]: microversion negotiation and the headers on every response.
+//! - [`auth`]: `noauth` / `http_basic`, and the reader role.
 //! - [`error`]: [`ApiError`], the single mapping to Ironic's error bodies.
+//! - [`ctx`], [`body`], [`render`], [`list`], [`links`]: request context, JSON
+//!   bodies, response shaping, paging and links shared by every resource.
 //! - [`root`]: the version documents at `/` and `/v1`.
+//! - Resources: [`nodes`], [`ports`], [`drivers`], [`conductors`].
 
+pub mod auth;
+pub mod body;
+pub mod conductors;
+pub mod ctx;
+pub mod drivers;
 pub mod error;
+pub mod links;
+pub mod list;
+pub mod nodes;
+pub mod ports;
+pub mod render;
 pub mod root;
 pub mod version;
 
@@ -20,8 +35,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use ferric_cluster::RingObserver;
+use ferric_mesh::ServiceClient;
+use ferric_model::Node;
+use ferric_model::hardware::HardwareType;
+use ferric_proto::v1::deploy_service_client::DeployServiceClient;
 use ferric_store::DynStore;
 use tokio::net::TcpListener;
+
+use crate::auth::Auth;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,38 +51,111 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     /// Base URL for `links`; `None` derives it from the request's `Host`.
     public_url: Option<String>,
-    #[allow(dead_code)] // Read by the node and port handlers of the gateway issue.
     store: DynStore,
+    auth: Auth,
+    /// The conductors' ring, for `conductor` and driver availability.
+    ring: Option<RingObserver>,
+    /// The deploy service (the conductor), for everything touching hardware.
+    deploy: Option<ServiceClient>,
 }
 
 impl AppState {
-    /// Builds the state shared by every request.
+    /// State over `store` with no auth, no conductor and no ring: enough for
+    /// version documents and record reads. Add the rest with the `with_*`
+    /// methods.
     pub fn new(store: DynStore, public_url: Option<String>) -> Self {
-        Self { inner: Arc::new(Inner { public_url, store }) }
+        Self { inner: Arc::new(Inner { public_url, store, auth: Auth::noauth(), ring: None, deploy: None }) }
+    }
+
+    /// Everything a serving gateway needs: follows the conductors' ring and
+    /// discovers the deploy service through the store.
+    pub async fn connect(store: DynStore, public_url: Option<String>, auth: Auth) -> Result<Self, String> {
+        let ring = RingObserver::follow(store.clone()).await.map_err(|e| e.to_string())?;
+        let deploy = ServiceClient::discover(store.clone(), ferric_mesh::ServiceKind::Deploy, Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self { inner: Arc::new(Inner { public_url, store, auth, ring: Some(ring), deploy: Some(deploy) }) })
+    }
+
+    fn with(&self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = (*self.inner).clone();
+        change(&mut inner);
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The same state with `auth` enforced.
+    pub fn with_auth(&self, auth: Auth) -> Self {
+        self.with(|inner| inner.auth = auth)
     }
 
     /// The configured public base URL, without a trailing slash.
     pub fn public_url(&self) -> Option<&str> {
         self.inner.public_url.as_deref().map(|u| u.trim_end_matches('/'))
     }
+
+    /// The store every record lives in.
+    pub fn store(&self) -> &DynStore {
+        &self.inner.store
+    }
+
+    /// A client of the deploy service, or Ironic's 503 when none is known.
+    pub fn deploy(&self) -> Result<DeployServiceClient<ServiceClient>, ApiError> {
+        self.inner
+            .deploy
+            .clone()
+            .map(DeployServiceClient::new)
+            .ok_or_else(|| ApiError::unavailable("No conductor service is available."))
+    }
+
+    /// The conductor that owns `node` on the ring, as Ironic's `conductor` field.
+    pub async fn conductor_of(&self, node: &Node) -> Option<String> {
+        let ring = self.inner.ring.as_ref()?.ring();
+        ring.owner_of(&node.uuid.to_string(), &node.conductor_group, &node.driver).map(str::to_owned)
+    }
+
+    /// The hardware type `driver` if some live conductor of `group` serves it,
+    /// else Ironic's "No valid host" refusal.
+    pub async fn enabled_hardware_type(&self, driver: &str, group: &str) -> Result<&'static HardwareType, ApiError> {
+        let served = self.inner.ring.as_ref().is_some_and(|observer| {
+            observer.ring().conductors().any(|c| c.conductor_group == group && c.hardware_types.iter().any(|h| h == driver))
+        });
+        match HardwareType::find(driver) {
+            Some(hardware) if served => Ok(hardware),
+            _ => Err(ApiError::bad_request(format!(
+                "No valid host was found. Reason: No conductor service registered which supports driver {driver} for conductor group \"{group}\". Ensure the driver is valid and enabled."
+            ))),
+        }
+    }
+
+    /// The ring of live conductors, when followed.
+    pub fn ring(&self) -> Option<Arc<ferric_cluster::Ring>> {
+        self.inner.ring.as_ref().map(RingObserver::ring)
+    }
 }
 
 /// The whole REST router with its layers, outermost last.
 pub fn router(state: AppState) -> Router {
+    let auth = state.inner.auth.clone();
     Router::new()
         .route("/", get(root::root))
         .route("/v1", get(root::v1))
         .route("/v1/", get(root::v1))
+        .merge(nodes::routes())
+        .merge(ports::routes())
+        .merge(drivers::routes())
+        .merge(conductors::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         // Prometheus scrapes the API port too, so one process needs one port.
         .merge(ferric_telemetry::metrics_router())
-        // Version negotiation wraps routing so every response, errors included,
-        // carries the version headers and a request id.
+        .layer(axum::middleware::from_fn_with_state(auth, auth::enforce))
+        // Version negotiation wraps routing and auth so every response, errors
+        // included, carries the version headers and a request id.
         .layer(axum::middleware::from_fn(version::negotiate))
         // Outermost: a span and metrics for every request, parented on the
         // caller's trace context.

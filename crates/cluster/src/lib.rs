@@ -24,11 +24,13 @@ mod keeper;
 mod list;
 mod md5;
 pub mod membership;
+mod observer;
 pub mod record;
 pub mod ring;
 
 pub use error::ClusterError;
 pub use list::{get_conductor, list_conductors};
 pub use membership::{Membership, MembershipView};
+pub use observer::RingObserver;
 pub use record::{ConductorInfo, ConductorRecord};
 pub use ring::{DEFAULT_PARTITIONS, HashRing, Ring};

@@ -1,0 +1,392 @@
+//! Create, show, list, patch and delete nodes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use ferric_catalog::NodeRecord;
+use ferric_model::hardware::{HardwareType, InterfaceKind};
+use ferric_model::microversion::fields::Resource;
+use ferric_model::validate::check_node_name;
+use ferric_model::{Node, ProvisionState, SecretPolicy, Version};
+use ferric_store::StoreError;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::filters::NodeFilters;
+use super::input::{self, PATCH_ALLOWED};
+use super::lookup::{self, StoredNode};
+use crate::body::{JsonBody, JsonObject};
+use crate::ctx::Ctx;
+use crate::links::next_page;
+use crate::list::{PageQuery, Row, cut};
+use crate::render::{Place, Selection, render, to_map};
+use crate::{ApiError, AppState};
+
+/// Node fields Ironic refuses to sort by (JSON blobs).
+const UNSORTABLE: &[&str] = &[
+    "properties",
+    "driver_info",
+    "extra",
+    "instance_info",
+    "driver_internal_info",
+    "clean_step",
+    "deploy_step",
+    "raid_config",
+    "target_raid_config",
+    "traits",
+    "network_data",
+    "service_step",
+];
+
+/// How many times a patch re-reads and re-applies after losing a race to
+/// another writer before answering 409.
+const PATCH_ATTEMPTS: usize = 3;
+
+/// Renders a node for the client: secrets masked, states as the version knows
+/// them, fields per `selection`.
+pub fn render_node(ctx: &Ctx, node: &Node, selection: &Selection) -> Result<Value, ApiError> {
+    let masked = node.masked(SecretPolicy::MASK_ALL);
+    let mut map = to_map(&masked)?;
+    for key in ["provision_state", "target_provision_state"] {
+        if let Some(Value::String(text)) = map.get(key)
+            && let Ok(state) = text.parse::<ProvisionState>()
+        {
+            map.insert(key.to_owned(), state.api_value(ctx.version).map_or(Value::Null, Value::from));
+        }
+    }
+    Ok(render(Resource::Node, &map, ctx.version, selection, &ctx.base, Place { path: &format!("nodes/{}", node.uuid) }))
+}
+
+/// The `fields` argument of a single-node `GET`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    fields: Option<String>,
+}
+
+/// `GET /v1/nodes/{node}`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), true)?;
+    let mut node = lookup::find(&state, &ident, ctx.version).await?.record;
+    lookup::decorate(&state, &mut node).await?;
+    Ok(Json(render_node(&ctx, &node, &selection)?))
+}
+
+/// The arguments of a node list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    fields: Option<String>,
+    detail: Option<String>,
+    #[serde(flatten)]
+    filters: NodeFilters,
+}
+
+/// `GET /v1/nodes`
+pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let detail = match query.detail.as_deref() {
+        None => false,
+        Some(raw) => {
+            ctx.require_arg("detail", Version::new(1, 43))?;
+            input::parse_bool(raw).ok_or_else(|| ApiError::bad_request(format!("Invalid detail: {raw}")))?
+        }
+    };
+    list_nodes(&state, &ctx, query, detail, "nodes").await
+}
+
+/// `GET /v1/nodes/detail`
+pub async fn list_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if query.fields.is_some() {
+        return Err(ApiError::bad_request("Can not specify ?detail=True and fields in the same request."));
+    }
+    list_nodes(&state, &ctx, query, true, "nodes/detail").await
+}
+
+async fn list_nodes(
+    state: &AppState,
+    ctx: &Ctx,
+    query: ListQuery,
+    detail: bool,
+    resource_path: &str,
+) -> Result<Json<Value>, ApiError> {
+    let page = query.page.validate(UNSORTABLE)?;
+    if page.sort_key != "id" {
+        Selection::from_query(Resource::Node, ctx.version, Some(&page.sort_key), false)?;
+    }
+    let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), detail)?;
+    let filters = query.filters.validate(ctx.version)?;
+    let reservations = lookup::reservations(state).await?;
+    let mut rows = Vec::new();
+    for stored in lookup::all(state).await? {
+        let mut node = stored.record;
+        node.reservation = reservations.get(&node.uuid.to_string()).cloned();
+        node.conductor = state.conductor_of(&node).await;
+        if !filters.matches(&node) {
+            continue;
+        }
+        let sort_value = page.sort_value(&node.0);
+        rows.push(Row { uuid: node.uuid.to_string(), order: stored.create_revision, sort_value, item: node });
+    }
+    let kept = cut(rows, &page, lookup::not_found)?;
+    let last = kept.last().map(|row| row.uuid.clone()).unwrap_or_default();
+    let out = kept.iter().map(|row| render_node(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
+    let mut body = Map::new();
+    let next = (out.len() == page.limit).then(|| {
+        let mut args: Vec<(&str, String)> = Vec::new();
+        if let Some(fields) = &query.fields {
+            args.push(("fields", fields.clone()));
+        }
+        if detail && resource_path == "nodes" {
+            args.push(("detail", "True".to_owned()));
+        }
+        args.push(("sort_key", page.sort_key.clone()));
+        args.push(("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned()));
+        next_page(&ctx.base, resource_path, &args, page.limit, &last)
+    });
+    body.insert("nodes".to_owned(), Value::Array(out));
+    if let Some(next) = next {
+        body.insert("next".to_owned(), Value::String(next));
+    }
+    Ok(Json(Value::Object(body)))
+}
+
+/// `POST /v1/nodes`
+pub async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body): JsonObject) -> Result<Response, ApiError> {
+    input::check_create(&mut body, ctx.version)?;
+    let driver = body.get("driver").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let group = body.get("conductor_group").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+    let hardware = state.enabled_hardware_type(&driver, &group).await?;
+    if let Some(Value::String(name)) = body.get("name") {
+        check_node_name(name, ctx.version).map_err(|e| ApiError::fault(status(e.http_status()), e.to_string()))?;
+    }
+    let uuid = match body.get("uuid").and_then(Value::as_str) {
+        Some(text) => uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
+        None => uuid::Uuid::new_v4(),
+    };
+    let fresh = Node::new(uuid, driver, Utc::now(), ProvisionState::initial(ctx.version));
+    let mut doc = to_map(&fresh)?;
+    for (key, value) in body {
+        if !value.is_null() && key != "uuid" {
+            doc.insert(key, value);
+        }
+    }
+    if let Some(Value::String(group)) = doc.get_mut("conductor_group") {
+        *group = group.to_lowercase();
+    }
+    fill_interfaces(&mut doc, hardware, &[])?;
+    let node: Node = serde_json::from_value(Value::Object(doc)).map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
+    let created = lookup::nodes(&state).create(&NodeRecord(node)).await.map_err(|e| unique_error(e, uuid))?;
+    tracing::info!(node = %uuid, driver = %created.record.driver, "node enrolled");
+    let mut node = created.record;
+    lookup::decorate(&state, &mut node).await?;
+    let rendered = render_node(&ctx, &node, &Selection::All)?;
+    let location = format!("{}/v1/nodes/{uuid}", ctx.base);
+    let mut response = (StatusCode::CREATED, Json(rendered)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// Sets each interface the node does not name to the hardware type's default
+/// (for `reset`, also those it named before a driver change), and checks each
+/// named one against the hardware type.
+fn fill_interfaces(doc: &mut Map<String, Value>, hardware: &HardwareType, reset: &[InterfaceKind]) -> Result<(), ApiError> {
+    for kind in InterfaceKind::ALL {
+        let field = kind.node_field();
+        match doc.get(&field) {
+            Some(Value::String(implementation)) if !reset.contains(&kind) => {
+                hardware.check(kind, implementation).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            }
+            _ => {
+                doc.insert(field, Value::from(hardware.slot(kind).default));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A store refusal of a node write in Ironic's words.
+fn unique_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
+    match error {
+        StoreError::UniqueViolation { index, value, .. } if index == "name" => {
+            ApiError::conflict(format!("A node with name {value} already exists."))
+        }
+        StoreError::UniqueViolation { index, value, .. } if index == "instance_uuid" => {
+            ApiError::conflict(format!("Instance {value} is already associated with a node, it cannot be associated with this other node {uuid}"))
+        }
+        StoreError::AlreadyExists(_) => ApiError::conflict(format!("A node with UUID {uuid} already exists.")),
+        StoreError::Conflict(_) => ApiError::conflict(format!("Node {uuid} was modified by another request, please retry.")),
+        other => other.into(),
+    }
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// Ironic's 409 for a node some conductor holds.
+pub fn locked(node: &Node, holder: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "Node {} is locked by host {holder}, please retry after the current operation is completed.",
+        node.uuid
+    ))
+}
+
+/// Refuses a change while a conductor holds the node.
+pub async fn ensure_unlocked(state: &AppState, node: &Node) -> Result<(), ApiError> {
+    let locks = ferric_store::lock::Locks::new(state.store().clone());
+    match locks.reservation(&ferric_catalog::node_lock(&node.uuid.to_string())).await? {
+        Some(holder) => Err(locked(node, &holder)),
+        None => Ok(()),
+    }
+}
+
+/// `PATCH /v1/nodes/{node}`: RFC 6902 JSON Patch on the node's API shape.
+pub async fn patch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let operations = check_patch_paths(&body, &ctx)?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
+    for _ in 0..PATCH_ATTEMPTS {
+        let stored = lookup::find(&state, &ident, ctx.version).await?;
+        match apply_patch(&state, &ctx, &stored, &patch, &operations).await {
+            Err(PatchError::Api(error)) => return Err(error),
+            Err(PatchError::Raced) => continue,
+            Ok(mut node) => {
+                lookup::decorate(&state, &mut node).await?;
+                return Ok(Json(render_node(&ctx, &node, &Selection::All)?));
+            }
+        }
+    }
+    Err(ApiError::conflict(format!("Node {ident} is being modified by other requests, please retry.")))
+}
+
+enum PatchError {
+    Api(ApiError),
+    Raced,
+}
+
+impl From<ApiError> for PatchError {
+    fn from(error: ApiError) -> Self {
+        PatchError::Api(error)
+    }
+}
+
+/// The root fields a patch touches; refuses paths outside [`PATCH_ALLOWED`].
+fn check_patch_paths(body: &Value, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
+    let Value::Array(operations) = body else {
+        return Err(ApiError::bad_request("Invalid patch: a JSON Patch is a list of operations."));
+    };
+    if operations.is_empty() {
+        return Err(ApiError::bad_request("Patch is empty."));
+    }
+    let mut roots = Vec::new();
+    for operation in operations {
+        let path = operation.get("path").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("Invalid patch: each operation needs a 'path'."))?;
+        let root = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        if !PATCH_ALLOWED.contains(&root) {
+            return Err(ApiError::bad_request(format!(
+                "Cannot patch {path}. Only the following can be updated: {}",
+                PATCH_ALLOWED.join(", ")
+            )));
+        }
+        if let Some(since) = ferric_model::microversion::fields::field_min_version(Resource::Node, root)
+            && ctx.version < since
+        {
+            return Err(ApiError::fault(StatusCode::NOT_ACCEPTABLE, format!("Field {root} is not available before API version {since}.")));
+        }
+        roots.push(root.to_owned());
+    }
+    Ok(roots)
+}
+
+async fn apply_patch(
+    state: &AppState,
+    ctx: &Ctx,
+    stored: &StoredNode,
+    patch: &json_patch::Patch,
+    roots: &[String],
+) -> Result<NodeRecord, PatchError> {
+    let original = &stored.record;
+    ensure_unlocked(state, original).await?;
+    if !original.provision_state.allows_update(original.target_provision_state) {
+        return Err(ApiError::conflict(format!(
+            "Node {} can not be updated while a state transition is in progress.",
+            original.uuid
+        ))
+        .into());
+    }
+    if original.provision_state.patch_refused_while_inspecting(ctx.version) {
+        return Err(ApiError::conflict(format!("Node {} can not be updated while it is being inspected.", original.uuid)).into());
+    }
+    let mut doc = serde_json::to_value(&original.0).map_err(|e| ApiError::internal(e.to_string()))?;
+    json_patch::patch(&mut doc, patch).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
+    let Value::Object(mut map) = doc else { return Err(ApiError::bad_request("Invalid patch: the result is not a node.").into()) };
+    input::check_patched(&mut map)?;
+    // A removed field returns to its default, as in Ironic.
+    let defaults = to_map(&Node::new(original.uuid, original.driver.clone(), original.created_at, original.provision_state))?;
+    for (key, value) in defaults {
+        map.entry(key).or_insert(value);
+    }
+    let driver = map.get("driver").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if driver != original.driver || roots.iter().any(|r| r.ends_with("_interface") || r == "conductor_group") {
+        let group = map.get("conductor_group").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+        let hardware = state.enabled_hardware_type(&driver, &group).await?;
+        let reset: Vec<InterfaceKind> = if driver != original.driver {
+            InterfaceKind::ALL.into_iter().filter(|k| !roots.contains(&k.node_field())).collect()
+        } else {
+            Vec::new()
+        };
+        fill_interfaces(&mut map, hardware, &reset)?;
+    }
+    if let Some(Value::String(name)) = map.get("name")
+        && original.name.as_deref() != Some(name.as_str())
+    {
+        check_node_name(name, ctx.version).map_err(|e| ApiError::fault(status(e.http_status()), e.update_message(&original.uuid.to_string())))?;
+    }
+    let mut node: Node = serde_json::from_value(Value::Object(map)).map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
+    node.updated_at = Some(Utc::now());
+    node.reservation = None;
+    node.conductor = None;
+    match lookup::nodes(state).update(&NodeRecord(node), stored.mod_revision).await {
+        Ok(updated) => Ok(updated.record),
+        Err(StoreError::Conflict(_)) => Err(PatchError::Raced),
+        Err(error) => Err(unique_error(error, original.uuid).into()),
+    }
+}
+
+/// `DELETE /v1/nodes/{node}`
+pub async fn delete(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<StatusCode, ApiError> {
+    let stored = lookup::find(&state, &ident, ctx.version).await?;
+    let node = &stored.record;
+    ensure_unlocked(&state, node).await?;
+    if !node.provision_state.allows_delete(node.maintenance, true) {
+        return Err(ApiError::conflict(format!(
+            "Can not delete node \"{}\" while it is in provision state \"{}\". Valid provision states to perform deletion are: \"('manageable', 'enroll', 'adopt failed', 'available')\", or set the node into maintenance mode",
+            node.uuid, node.provision_state
+        )));
+    }
+    if node.protected {
+        return Err(ApiError::bad_request(format!("Node {} is protected and cannot be undeployed, rebuilt or deleted", node.uuid)));
+    }
+    crate::ports::delete_node_ports(&state, node.uuid).await?;
+    lookup::nodes(&state).delete(&node.uuid.to_string(), Some(stored.mod_revision)).await.map_err(|e| unique_error(e, node.uuid))?;
+    tracing::info!(node = %node.uuid, "node deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,79 @@
+//! Finding a node by UUID or name, and the fields Ironic derives at read time
+//! rather than storing: `reservation` (the holder of the node's lock) and
+//! `conductor` (the node's owner on the hash ring).
+
+use std::collections::HashMap;
+
+use ferric_catalog::{NodeRecord, node_lock};
+use ferric_model::Version;
+use ferric_model::validate::{Ident, parse_node_ident};
+use ferric_store::records::{Collection, Versioned};
+use ferric_store::{RangeRequest, lock::LOCK_PREFIX};
+
+use crate::{ApiError, AppState};
+
+/// A node as read, with its CAS token.
+pub type StoredNode = Versioned<NodeRecord>;
+
+/// The node collection of the store.
+pub fn nodes(state: &AppState) -> Collection<NodeRecord> {
+    Collection::new(state.store().clone())
+}
+
+/// Ironic's 404 for a node.
+pub fn not_found(ident: &str) -> ApiError {
+    ApiError::not_found_message(format!("Node {ident} could not be found."))
+}
+
+/// Finds a node by UUID or (from 1.5) name, with Ironic's errors.
+pub async fn find(state: &AppState, ident: &str, version: Version) -> Result<StoredNode, ApiError> {
+    let parsed = parse_node_ident(ident, version).map_err(|error| match error.http_status() {
+        404 => not_found(ident),
+        _ => ApiError::bad_request(error.to_string()),
+    })?;
+    let found = match parsed {
+        Ident::Uuid(uuid) => nodes(state).get(&uuid.to_string()).await?,
+        Ident::Name(name) => nodes(state).get_by("name", &name).await?,
+    };
+    found.ok_or_else(|| not_found(ident))
+}
+
+/// Fills the read-time fields of one node.
+pub async fn decorate(state: &AppState, node: &mut NodeRecord) -> Result<(), ApiError> {
+    let locks = ferric_store::lock::Locks::new(state.store().clone());
+    node.reservation = locks.reservation(&node_lock(&node.uuid.to_string())).await?;
+    node.conductor = state.conductor_of(node).await;
+    Ok(())
+}
+
+/// Every node's reservation, read in one range instead of one read per node.
+pub async fn reservations(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
+    // Lock names are escaped path segments: `nodes/<uuid>` is `nodes%2F<uuid>`.
+    let prefix = format!("{LOCK_PREFIX}nodes%2F");
+    let page = state.store().range(RangeRequest::prefix(&prefix)).await?;
+    Ok(page
+        .kvs
+        .into_iter()
+        .filter_map(|kv| {
+            let uuid = kv.key.strip_prefix(&prefix)?.strip_suffix("/exclusive")?.to_owned();
+            Some((uuid, String::from_utf8(kv.value).ok()?))
+        })
+        .collect())
+}
+
+/// Every node record, in creation order.
+pub async fn all(state: &AppState) -> Result<Vec<StoredNode>, ApiError> {
+    let collection = nodes(state);
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = collection.list(after.as_deref(), 1000).await?;
+        out.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    out.sort_by_key(|node| node.create_revision);
+    Ok(out)
+}

@@ -1,0 +1,144 @@
+//! Turns a stored resource into the JSON Ironic would send: only the fields the
+//! client's microversion knows, only those it asked for, secrets masked, and the
+//! link keys (`links`, `ports`, `states`, ...) added.
+
+use ferric_model::microversion::fields::Resource;
+use ferric_model::Version;
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+use crate::links::self_and_bookmark;
+
+/// Which fields a response carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every field of the version (a `GET` of one resource, `detail=True`).
+    All,
+    /// The resource's short list form (a list without `detail` or `fields`).
+    ListDefault,
+    /// Exactly these, in this order, plus `links` (`?fields=`).
+    Fields(Vec<String>),
+}
+
+impl Selection {
+    /// Parses `fields` (comma separated) against `resource` at `version`: an
+    /// unknown or not-yet-introduced field is Ironic's 400.
+    pub fn from_query(
+        resource: Resource,
+        version: Version,
+        fields: Option<&str>,
+        detail: bool,
+    ) -> Result<Selection, ApiError> {
+        let Some(fields) = fields else {
+            return Ok(if detail { Selection::All } else { Selection::ListDefault });
+        };
+        if detail {
+            return Err(ApiError::bad_request("Can not specify ?detail=True and fields in the same request."));
+        }
+        let mut wanted = Vec::new();
+        for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            let known = resource.fields().iter().chain(resource.link_fields()).find(|f| f.name == field);
+            match known {
+                Some(f) if version >= f.since => wanted.push(field.to_owned()),
+                _ => return Err(ApiError::bad_request(format!("Field {field} is not a valid field."))),
+            }
+        }
+        Ok(Selection::Fields(wanted))
+    }
+}
+
+/// Where a resource's links point: its collection path and its sub-resources.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// e.g. `nodes/<uuid>`.
+    pub path: &'a str,
+}
+
+/// Renders `record` (the resource serialized with every field) for a client.
+pub fn render(
+    resource: Resource,
+    record: &Map<String, Value>,
+    version: Version,
+    selection: &Selection,
+    base: &str,
+    place: Place<'_>,
+) -> Value {
+    let mut out = Map::new();
+    let push = |out: &mut Map<String, Value>, name: &str| {
+        if let Some(value) = record.get(name) {
+            out.insert(name.to_owned(), value.clone());
+        }
+    };
+    match selection {
+        Selection::All => {
+            for field in resource.fields().iter().filter(|f| version >= f.since) {
+                push(&mut out, field.name);
+            }
+            for link in resource.link_fields().iter().filter(|f| version >= f.since) {
+                out.insert(link.name.to_owned(), link_value(link.name, base, place));
+            }
+        }
+        Selection::ListDefault => {
+            let names = resource.default_list_fields().unwrap_or(&[]);
+            for field in resource.fields().iter().filter(|f| version >= f.since && names.contains(&f.name)) {
+                push(&mut out, field.name);
+            }
+            out.insert("links".to_owned(), link_value("links", base, place));
+        }
+        Selection::Fields(names) => {
+            for name in names {
+                if resource.link_fields().iter().any(|f| f.name == name) {
+                    out.insert(name.clone(), link_value(name, base, place));
+                } else {
+                    push(&mut out, name);
+                }
+            }
+            out.insert("links".to_owned(), link_value("links", base, place));
+        }
+    }
+    Value::Object(out)
+}
+
+fn link_value(name: &str, base: &str, place: Place<'_>) -> Value {
+    if name == "links" {
+        self_and_bookmark(base, place.path)
+    } else {
+        self_and_bookmark(base, &format!("{}/{name}", place.path))
+    }
+}
+
+/// A resource as a JSON object (every field), for rendering.
+pub fn to_map<T: serde::Serialize>(value: &T) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::internal("a resource did not serialize to an object")),
+        Err(error) => Err(ApiError::internal(format!("cannot serialize a resource: {error}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_and_future_fields_are_refused() {
+        let v = Version::new(1, 115);
+        let error = Selection::from_query(Resource::Node, v, Some("uuid,bogus"), false).unwrap_err();
+        assert_eq!(error.message(), "Field bogus is not a valid field.");
+        let old = Version::new(1, 40);
+        assert!(Selection::from_query(Resource::Node, old, Some("owner"), false).is_err());
+        assert!(Selection::from_query(Resource::Node, v, Some("owner"), false).is_ok());
+    }
+
+    #[test]
+    fn fields_keep_request_order_and_add_links() {
+        let record = json!({"uuid": "u", "name": "n", "power_state": null}).as_object().unwrap().clone();
+        let selection = Selection::Fields(vec!["name".into(), "uuid".into()]);
+        let out = render(Resource::Node, &record, Version::new(1, 115), &selection, "http://h", Place { path: "nodes/u" });
+        let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["name", "uuid", "links"]);
+        assert_eq!(out["links"][0]["href"], "http://h/v1/nodes/u");
+    }
+}
