@@ -77,7 +77,8 @@ impl Auth {
     /// Basic auth against the bcrypt entries of an Apache htpasswd file.
     pub fn http_basic(file: &Path, readers: &[String]) -> Result<Self, AuthError> {
         let path = file.display().to_string();
-        let text = std::fs::read_to_string(file).map_err(|source| AuthError::Read { path: path.clone(), source })?;
+        let text =
+            std::fs::read_to_string(file).map_err(|source| AuthError::Read { path: path.clone(), source })?;
         Self::from_htpasswd(&path, &text, readers)
     }
 

@@ -1,8 +1,8 @@
 //! The request body of every write: JSON, parsed with errors in Ironic's shape
 //! instead of axum's plain-text rejections.
 
-use axum::extract::{FromRequest, Request};
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -23,7 +23,8 @@ fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("The request body is empty; a JSON document is required."));
     }
-    serde_json::from_slice(bytes).map_err(|error| ApiError::bad_request(format!("Invalid JSON in the request body: {error}")))
+    serde_json::from_slice(bytes)
+        .map_err(|error| ApiError::bad_request(format!("Invalid JSON in the request body: {error}")))
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -43,7 +44,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match JsonBody::from_request(request, state).await?.0 {
             Value::Object(map) => Ok(JsonObject(map)),
-            other => Err(ApiError::bad_request(format!("Invalid input: expected a JSON object, got {}", kind(&other)))),
+            other => Err(ApiError::bad_request(format!(
+                "Invalid input: expected a JSON object, got {}",
+                kind(&other)
+            ))),
         }
     }
 }

@@ -57,7 +57,11 @@ pub struct ListQuery {
     fields: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     gate(&ctx)?;
     let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
     let selection = Selection::from_query(Resource::Conductor, ctx.version, query.fields.as_deref(), detail)?;
@@ -69,7 +73,11 @@ async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQ
     Ok(Json(json!({"conductors": rendered})))
 }
 
-async fn show(State(state): State<AppState>, ctx: Ctx, Path(hostname): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(hostname): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     gate(&ctx)?;
     let record = get_conductor(state.store(), &hostname)
         .await

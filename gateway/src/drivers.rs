@@ -55,7 +55,8 @@ fn render_driver(ctx: &Ctx, name: &str, hosts: &[String], detail: bool) -> Value
     if ctx.allows(Version::new(1, 30)) {
         out.insert("type".into(), json!("dynamic"));
     }
-    if detail && ctx.allows(DYNAMIC_DETAILS)
+    if detail
+        && ctx.allows(DYNAMIC_DETAILS)
         && let Some(hardware) = HardwareType::find(name)
     {
         for kind in InterfaceKind::ALL {
@@ -75,7 +76,11 @@ pub struct ListQuery {
     detail: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
     let drivers = match query.driver_type.as_deref() {
         None | Some("dynamic") => served(&state)
@@ -86,22 +91,36 @@ async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQ
         // Ferric has no classic drivers, as Ironic since Rocky.
         Some("classic") => Vec::new(),
         Some(other) => {
-            return Err(ApiError::bad_request(format!("Invalid driver type \"{other}\", valid types are classic, dynamic.")));
+            return Err(ApiError::bad_request(format!(
+                "Invalid driver type \"{other}\", valid types are classic, dynamic."
+            )));
         }
     };
     Ok(Json(json!({"drivers": drivers})))
 }
 
 fn driver_not_found(name: &str) -> ApiError {
-    ApiError::not_found_message(format!("Could not find the following driver(s) or hardware type(s): {name}."))
+    ApiError::not_found_message(format!(
+        "Could not find the following driver(s) or hardware type(s): {name}."
+    ))
 }
 
-async fn show(State(state): State<AppState>, ctx: Ctx, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    let hosts = served(&state).remove(&name).filter(|_| HardwareType::find(&name).is_some()).ok_or_else(|| driver_not_found(&name))?;
+async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let hosts = served(&state)
+        .remove(&name)
+        .filter(|_| HardwareType::find(&name).is_some())
+        .ok_or_else(|| driver_not_found(&name))?;
     Ok(Json(render_driver(&ctx, &name, &hosts, true)))
 }
 
-async fn properties(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn properties(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     if !served(&state).contains_key(&name) {
         return Err(driver_not_found(&name));
     }
@@ -110,7 +129,11 @@ async fn properties(State(state): State<AppState>, Path(name): Path<String>) -> 
     Ok(Json(Value::Object(map)))
 }
 
-async fn raid_properties(State(state): State<AppState>, ctx: Ctx, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn raid_properties(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     ctx.require(RAID)?;
     if !served(&state).contains_key(&name) {
         return Err(driver_not_found(&name));

@@ -126,7 +126,9 @@ impl From<ferric_store::StoreError> for ApiError {
         match error {
             E::Unavailable(_) | E::Timeout => {
                 tracing::warn!(%error, "store unavailable");
-                ApiError::unavailable(format!("The state store is unavailable, please retry shortly: {error}"))
+                ApiError::unavailable(format!(
+                    "The state store is unavailable, please retry shortly: {error}"
+                ))
             }
             E::Conflict(what) => {
                 ApiError::conflict(format!("{what} was modified by another request, please retry."))
@@ -160,7 +162,9 @@ impl From<tonic::Status> for ApiError {
             Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => ApiError::conflict(message),
             Code::PermissionDenied => ApiError::forbidden(message),
             Code::Unauthenticated => ApiError::unauthorized(message),
-            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => ApiError::unavailable(message),
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                ApiError::unavailable(message)
+            }
             Code::Unimplemented => ApiError::fault(StatusCode::NOT_IMPLEMENTED, message),
             _ => ApiError::internal(message),
         }

@@ -75,10 +75,13 @@ impl AppState {
     /// discovers the deploy service through the store.
     pub async fn connect(store: DynStore, public_url: Option<String>, auth: Auth) -> Result<Self, String> {
         let ring = RingObserver::follow(store.clone()).await.map_err(|e| e.to_string())?;
-        let deploy = ServiceClient::discover(store.clone(), ferric_mesh::ServiceKind::Deploy, Default::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Self { inner: Arc::new(Inner { public_url, store, auth, ring: Some(ring), deploy: Some(deploy) }) })
+        let deploy =
+            ServiceClient::discover(store.clone(), ferric_mesh::ServiceKind::Deploy, Default::default())
+                .await
+                .map_err(|e| e.to_string())?;
+        Ok(Self {
+            inner: Arc::new(Inner { public_url, store, auth, ring: Some(ring), deploy: Some(deploy) }),
+        })
     }
 
     fn with(&self, change: impl FnOnce(&mut Inner)) -> Self {
@@ -119,9 +122,16 @@ impl AppState {
 
     /// The hardware type `driver` if some live conductor of `group` serves it,
     /// else Ironic's "No valid host" refusal.
-    pub async fn enabled_hardware_type(&self, driver: &str, group: &str) -> Result<&'static HardwareType, ApiError> {
+    pub async fn enabled_hardware_type(
+        &self,
+        driver: &str,
+        group: &str,
+    ) -> Result<&'static HardwareType, ApiError> {
         let served = self.inner.ring.as_ref().is_some_and(|observer| {
-            observer.ring().conductors().any(|c| c.conductor_group == group && c.hardware_types.iter().any(|h| h == driver))
+            observer
+                .ring()
+                .conductors()
+                .any(|c| c.conductor_group == group && c.hardware_types.iter().any(|h| h == driver))
         });
         match HardwareType::find(driver) {
             Some(hardware) if served => Ok(hardware),

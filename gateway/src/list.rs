@@ -44,9 +44,11 @@ impl PageQuery {
         let limit = match self.limit.as_deref() {
             None => MAX_LIMIT,
             Some(raw) => {
-                let value: i64 = raw
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(format!("Invalid input for field/attribute limit. Value: '{raw}'. unable to convert to int")))?;
+                let value: i64 = raw.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "Invalid input for field/attribute limit. Value: '{raw}'. unable to convert to int"
+                    ))
+                })?;
                 if value <= 0 {
                     return Err(ApiError::bad_request("Limit must be positive"));
                 }
@@ -101,7 +103,11 @@ impl Page {
 
 /// Sorts `rows` as asked and cuts the page after `marker`. An unknown marker is
 /// Ironic's 404 for the resource, which the caller names in `not_found`.
-pub fn cut<T>(mut rows: Vec<Row<T>>, page: &Page, not_found: impl Fn(&str) -> ApiError) -> Result<Vec<Row<T>>, ApiError> {
+pub fn cut<T>(
+    mut rows: Vec<Row<T>>,
+    page: &Page,
+    not_found: impl Fn(&str) -> ApiError,
+) -> Result<Vec<Row<T>>, ApiError> {
     rows.sort_by(|a, b| {
         let ordering = if page.sort_key == "id" {
             a.order.cmp(&b.order)
@@ -149,7 +155,12 @@ mod tests {
         ["c", "a", "b"]
             .iter()
             .enumerate()
-            .map(|(i, name)| Row { uuid: format!("u{i}"), order: i as i64, sort_value: Some(json!(name)), item: () })
+            .map(|(i, name)| Row {
+                uuid: format!("u{i}"),
+                order: i as i64,
+                sort_value: Some(json!(name)),
+                item: (),
+            })
             .collect()
     }
 
@@ -166,7 +177,10 @@ mod tests {
     fn limits_follow_ironic() {
         assert_eq!(query(None, None, None).validate(&[]).unwrap().limit, MAX_LIMIT);
         assert_eq!(query(Some("5000"), None, None).validate(&[]).unwrap().limit, MAX_LIMIT);
-        assert_eq!(query(Some("0"), None, None).validate(&[]).unwrap_err().message(), "Limit must be positive");
+        assert_eq!(
+            query(Some("0"), None, None).validate(&[]).unwrap_err().message(),
+            "Limit must be positive"
+        );
         assert_eq!(query(Some("x"), None, None).validate(&[]).unwrap_err().status(), 400);
         let error = query(None, None, Some("up")).validate(&[]).unwrap_err();
         assert_eq!(error.message(), "Invalid sort direction: up. Acceptable values are 'asc' or 'desc'");
@@ -191,6 +205,9 @@ mod tests {
         let names: Vec<_> = sorted.iter().map(|r| r.sort_value.as_ref().unwrap().as_str().unwrap()).collect();
         assert_eq!(names, ["c", "b", "a"]);
         let missing = Page { marker: Some("nope".into()), ..page };
-        assert_eq!(cut(rows(), &missing, |m| ApiError::not_found_message(m.to_owned())).unwrap_err().status(), 404);
+        assert_eq!(
+            cut(rows(), &missing, |m| ApiError::not_found_message(m.to_owned())).unwrap_err().status(),
+            404
+        );
     }
 }

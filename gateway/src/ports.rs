@@ -77,10 +77,20 @@ fn not_found(ident: &str) -> ApiError {
 
 fn render_port(ctx: &Ctx, port: &Port, selection: &Selection) -> Result<Value, ApiError> {
     let map = to_map(port)?;
-    Ok(render(Resource::Port, &map, ctx.version, selection, &ctx.base, Place { path: &format!("ports/{}", port.uuid) }))
+    Ok(render(
+        Resource::Port,
+        &map,
+        ctx.version,
+        selection,
+        &ctx.base,
+        Place { path: &format!("ports/{}", port.uuid) },
+    ))
 }
 
-async fn find(state: &AppState, ident: &str) -> Result<ferric_store::records::Versioned<PortRecord>, ApiError> {
+async fn find(
+    state: &AppState,
+    ident: &str,
+) -> Result<ferric_store::records::Versioned<PortRecord>, ApiError> {
     let found = if uuid::Uuid::parse_str(ident).is_ok() {
         ports(state).get(&ident.to_lowercase()).await?
     } else if let Ok(mac) = normalize_mac(ident) {
@@ -104,12 +114,20 @@ pub struct ListQuery {
     portgroup: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
     list_ports(&state, &ctx, query, detail, None, "ports").await
 }
 
-async fn list_detail(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     list_ports(&state, &ctx, query, true, None, "ports/detail").await
 }
 
@@ -162,7 +180,12 @@ async fn list_ports(
                 && (query.portgroup.is_none() || port.portgroup_uuid == portgroup);
             if keep {
                 let sort_value = page.sort_value(&port.0);
-                rows.push(Row { uuid: port.uuid.to_string(), order: stored.create_revision, sort_value, item: port });
+                rows.push(Row {
+                    uuid: port.uuid.to_string(),
+                    order: stored.create_revision,
+                    sort_value,
+                    item: port,
+                });
             }
         }
         match listed.next {
@@ -171,13 +194,20 @@ async fn list_ports(
         }
     }
     let kept = cut(rows, &page, not_found)?;
-    let out = kept.iter().map(|row| render_port(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
+    let out =
+        kept.iter().map(|row| render_port(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
     let mut body = Map::new();
     let full = out.len() == page.limit;
     body.insert("ports".to_owned(), Value::Array(out));
     if full && let Some(last) = kept.last() {
-        let args = [("sort_key", page.sort_key.clone()), ("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned())];
-        body.insert("next".to_owned(), Value::String(next_page(&ctx.base, resource_path, &args, page.limit, &last.uuid)));
+        let args = [
+            ("sort_key", page.sort_key.clone()),
+            ("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned()),
+        ];
+        body.insert(
+            "next".to_owned(),
+            Value::String(next_page(&ctx.base, resource_path, &args, page.limit, &last.uuid)),
+        );
     }
     Ok(Json(Value::Object(body)))
 }
@@ -193,7 +223,7 @@ async fn show(
     Path(ident): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let selection = Selection::from_query(Resource::Port, ctx.version, query.fields.as_deref(), true)?;
+    let selection = Selection::for_show(Resource::Port, ctx.version, query.fields.as_deref())?;
     let port = find(&state, &ident).await?.record;
     Ok(Json(render_port(&ctx, &port, &selection)?))
 }
@@ -207,7 +237,9 @@ fn port_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
         StoreError::UniqueViolation { index, value, .. } if index == "name" => {
             ApiError::conflict(format!("A port with name {value} already exists."))
         }
-        StoreError::AlreadyExists(_) => ApiError::conflict(format!("A port with UUID {uuid} already exists.")),
+        StoreError::AlreadyExists(_) => {
+            ApiError::conflict(format!("A port with UUID {uuid} already exists."))
+        }
         other => other.into(),
     }
 }
@@ -219,23 +251,37 @@ fn check_port_doc(doc: &mut Map<String, Value>) -> Result<(), ApiError> {
             let mac = normalize_mac(address).map_err(|e| ApiError::bad_request(e.api_message("address")))?;
             doc.insert("address".to_owned(), Value::String(mac));
         }
-        _ => return Err(ApiError::bad_request("Invalid input for field/attribute address. Value: None. Mandatory field missing.")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "Invalid input for field/attribute address. Value: None. Mandatory field missing.",
+            ));
+        }
     }
     Ok(())
 }
 
-async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body): JsonObject) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonObject(mut body): JsonObject,
+) -> Result<Response, ApiError> {
     if let Some(unknown) = body.keys().find(|k| !CREATE_KEYS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!("Schema error for port: Additional properties are not allowed ('{unknown}' was unexpected)")));
+        return Err(ApiError::bad_request(format!(
+            "Schema error for port: Additional properties are not allowed ('{unknown}' was unexpected)"
+        )));
     }
     check_port_doc(&mut body)?;
-    let node_ident = body.get("node_uuid").or_else(|| body.get("node_id")).and_then(Value::as_str).map(str::to_owned);
+    let node_ident =
+        body.get("node_uuid").or_else(|| body.get("node_id")).and_then(Value::as_str).map(str::to_owned);
     let Some(node_ident) = node_ident else {
-        return Err(ApiError::bad_request("Invalid input for field/attribute node_uuid. Value: None. Mandatory field missing."));
+        return Err(ApiError::bad_request(
+            "Invalid input for field/attribute node_uuid. Value: None. Mandatory field missing.",
+        ));
     };
     let node = lookup::find(&state, &node_ident, ctx.version).await?.record;
     let uuid = match body.get("uuid").and_then(Value::as_str) {
-        Some(text) => uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
+        Some(text) => uuid::Uuid::parse_str(text)
+            .map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
         None => uuid::Uuid::new_v4(),
     };
     let address = body.get("address").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -245,7 +291,8 @@ async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body): J
             doc.insert(key, value);
         }
     }
-    let port: Port = serde_json::from_value(Value::Object(doc)).map_err(|e| ApiError::bad_request(format!("Invalid port: {e}")))?;
+    let port: Port = serde_json::from_value(Value::Object(doc))
+        .map_err(|e| ApiError::bad_request(format!("Invalid port: {e}")))?;
     let created = ports(&state).create(&PortRecord(port)).await.map_err(|e| port_error(e, uuid))?;
     tracing::info!(port = %uuid, node = %node.uuid, address = %created.record.address, "port created");
     let rendered = render_port(&ctx, &created.record, &Selection::All)?;
@@ -275,12 +322,15 @@ async fn patch(
             )));
         }
     }
-    let patch: json_patch::Patch = serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
     let stored = find(&state, &ident).await?;
     let original = stored.record;
     let mut doc = serde_json::to_value(&original.0).map_err(|e| ApiError::internal(e.to_string()))?;
     json_patch::patch(&mut doc, &patch).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
-    let Value::Object(mut map) = doc else { return Err(ApiError::bad_request("Invalid patch: the result is not a port.")) };
+    let Value::Object(mut map) = doc else {
+        return Err(ApiError::bad_request("Invalid patch: the result is not a port."));
+    };
     check_port_doc(&mut map)?;
     if let Some(Value::String(node_ident)) = map.get("node_uuid").cloned()
         && node_ident != original.node_uuid.to_string()
@@ -288,16 +338,23 @@ async fn patch(
         let node = lookup::find(&state, &node_ident, ctx.version).await?.record;
         map.insert("node_uuid".to_owned(), Value::String(node.uuid.to_string()));
     }
-    let mut port: Port = serde_json::from_value(Value::Object(map)).map_err(|e| ApiError::bad_request(format!("Invalid port: {e}")))?;
+    let mut port: Port = serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::bad_request(format!("Invalid port: {e}")))?;
     port.updated_at = Some(Utc::now());
-    let updated = ports(&state).update(&PortRecord(port), stored.mod_revision).await.map_err(|e| port_error(e, original.uuid))?;
+    let updated = ports(&state)
+        .update(&PortRecord(port), stored.mod_revision)
+        .await
+        .map_err(|e| port_error(e, original.uuid))?;
     Ok(Json(render_port(&ctx, &updated.record, &Selection::All)?))
 }
 
 async fn delete(State(state): State<AppState>, Path(ident): Path<String>) -> Result<StatusCode, ApiError> {
     let stored = find(&state, &ident).await?;
     let uuid = stored.record.uuid;
-    ports(&state).delete(&uuid.to_string(), Some(stored.mod_revision)).await.map_err(|e| port_error(e, uuid))?;
+    ports(&state)
+        .delete(&uuid.to_string(), Some(stored.mod_revision))
+        .await
+        .map_err(|e| port_error(e, uuid))?;
     tracing::info!(port = %uuid, "port deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,8 @@
 //! client's microversion knows, only those it asked for, secrets masked, and the
 //! link keys (`links`, `ports`, `states`, ...) added.
 
-use ferric_model::microversion::fields::Resource;
 use ferric_model::Version;
+use ferric_model::microversion::fields::Resource;
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -33,7 +33,9 @@ impl Selection {
             return Ok(if detail { Selection::All } else { Selection::ListDefault });
         };
         if detail {
-            return Err(ApiError::bad_request("Can not specify ?detail=True and fields in the same request."));
+            return Err(ApiError::bad_request(
+                "Can not specify ?detail=True and fields in the same request.",
+            ));
         }
         let mut wanted = Vec::new();
         for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
@@ -44,6 +46,21 @@ impl Selection {
             }
         }
         Ok(Selection::Fields(wanted))
+    }
+}
+
+impl Selection {
+    /// The selection of a single-resource `GET`: every field unless `fields`
+    /// names some.
+    pub fn for_show(
+        resource: Resource,
+        version: Version,
+        fields: Option<&str>,
+    ) -> Result<Selection, ApiError> {
+        match fields {
+            None => Ok(Selection::All),
+            Some(_) => Selection::from_query(resource, version, fields, false),
+        }
     }
 }
 
@@ -136,7 +153,14 @@ mod tests {
     fn fields_keep_request_order_and_add_links() {
         let record = json!({"uuid": "u", "name": "n", "power_state": null}).as_object().unwrap().clone();
         let selection = Selection::Fields(vec!["name".into(), "uuid".into()]);
-        let out = render(Resource::Node, &record, Version::new(1, 115), &selection, "http://h", Place { path: "nodes/u" });
+        let out = render(
+            Resource::Node,
+            &record,
+            Version::new(1, 115),
+            &selection,
+            "http://h",
+            Place { path: "nodes/u" },
+        );
         let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["name", "uuid", "links"]);
         assert_eq!(out["links"][0]["href"], "http://h/v1/nodes/u");

@@ -37,7 +37,8 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = state.public_url() {
         return url.to_owned();
     }
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:6385");
+    let host =
+        headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:6385");
     format!("http://{host}")
 }
 

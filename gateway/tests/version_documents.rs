@@ -70,7 +70,10 @@ async fn bad_versions_get_ironics_406() {
 
     let (status, _, body) = get("/v1/nodes", Some("2.1")).await;
     assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
-    assert!(body.contains(r#"Mutually exclusive versions requested. Version 2.1 requested but not supported"#), "{body}");
+    assert!(
+        body.contains(r#"Mutually exclusive versions requested. Version 2.1 requested but not supported"#),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -79,5 +82,8 @@ async fn unknown_path_is_ironics_bare_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers["content-type"], "application/json");
     assert!(headers.contains_key("x-openstack-request-id"));
-    assert_eq!(body, r#"{"error_message": "{\"code\": 404, \"title\": \"Not Found\", \"description\": \"\"}"}"#);
+    assert_eq!(
+        body,
+        r#"{"error_message": "{\"code\": 404, \"title\": \"Not Found\", \"description\": \"\"}"}"#
+    );
 }

@@ -30,7 +30,11 @@ const BOOT_MODE: Version = Version::new(1, 75);
 const ATTEMPTS: usize = 3;
 
 /// `GET /v1/nodes/{node}/states`
-pub async fn states(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn states(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
     let rendered = super::crud::render_node(&ctx, &node, &crate::render::Selection::All)?;
     let mut out = Map::new();
@@ -72,10 +76,14 @@ fn steps(body: &Map<String, Value>, key: &str) -> Result<Vec<prost_types::Struct
             .iter()
             .map(|item| match item {
                 Value::Object(map) => Ok(ferric_proto::json::struct_from_map(map.clone())),
-                other => Err(ApiError::bad_request(format!("Invalid {key}: each step must be an object, got {other}"))),
+                other => Err(ApiError::bad_request(format!(
+                    "Invalid {key}: each step must be an object, got {other}"
+                ))),
             })
             .collect(),
-        Some(other) => Err(ApiError::bad_request(format!("Invalid {key}: expected a list of steps, got {other}"))),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("Invalid {key}: expected a list of steps, got {other}")))
+        }
     }
 }
 
@@ -87,7 +95,9 @@ pub async fn provision(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let Some(Value::String(target)) = body.get("target") else {
-        return Err(ApiError::bad_request("Invalid input for field/attribute target. Value: None. Mandatory field missing."));
+        return Err(ApiError::bad_request(
+            "Invalid input for field/attribute target. Value: None. Mandatory field missing.",
+        ));
     };
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
     let uuid = node.uuid.to_string();
@@ -105,13 +115,20 @@ pub async fn provision(
     .map_err(|refusal| ApiError::fault(status(refusal.http_status()), refusal.to_string()))?;
     let verb = plan.verb;
     if body.contains_key("configdrive") && !verb.accepts_configdrive(ctx.version) {
-        return Err(ApiError::bad_request(format!("Adding a config drive is only supported when setting provision state to {}", "active, rebuild")));
+        return Err(ApiError::bad_request(format!(
+            "Adding a config drive is only supported when setting provision state to {}",
+            "active, rebuild"
+        )));
     }
     if verb == ProvisionVerb::Clean && !body.contains_key("clean_steps") {
-        return Err(ApiError::bad_request("\"clean_steps\" is required when setting target provision state to clean"));
+        return Err(ApiError::bad_request(
+            "\"clean_steps\" is required when setting target provision state to clean",
+        ));
     }
     if body.contains_key("clean_steps") && !verb.accepts_clean_steps() {
-        return Err(ApiError::bad_request("\"clean_steps\" is only valid when setting target provision state to clean"));
+        return Err(ApiError::bad_request(
+            "\"clean_steps\" is only valid when setting target provision state to clean",
+        ));
     }
     if body.contains_key("rescue_password") != (verb == ProvisionVerb::Rescue) {
         let message = if verb == ProvisionVerb::Rescue {
@@ -123,9 +140,13 @@ pub async fn provision(
     }
     let configdrive = match body.get("configdrive") {
         None | Some(Value::Null) => None,
-        Some(Value::String(blob)) => Some(v1::change_provision_state_request::Configdrive::ConfigdriveBlob(blob.clone())),
+        Some(Value::String(blob)) => {
+            Some(v1::change_provision_state_request::Configdrive::ConfigdriveBlob(blob.clone()))
+        }
         Some(Value::Object(map)) => {
-            Some(v1::change_provision_state_request::Configdrive::ConfigdriveContents(ferric_proto::json::struct_from_map(map.clone())))
+            Some(v1::change_provision_state_request::Configdrive::ConfigdriveContents(
+                ferric_proto::json::struct_from_map(map.clone()),
+            ))
         }
         Some(other) => return Err(ApiError::bad_request(format!("Invalid configdrive: {other}"))),
     };
@@ -155,7 +176,9 @@ pub async fn power(
     let target = body.get("target").and_then(Value::as_str).unwrap_or_default().to_owned();
     let timeout = match body.get("timeout") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_i64().ok_or_else(|| ApiError::bad_request(format!("Invalid timeout: {value}")))?),
+        Some(value) => {
+            Some(value.as_i64().ok_or_else(|| ApiError::bad_request(format!("Invalid timeout: {value}")))?)
+        }
     };
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
     let planned = plan_power(&PowerRequest {
@@ -180,9 +203,14 @@ pub async fn power(
 }
 
 /// `GET /v1/nodes/{node}/management/boot_device`
-pub async fn get_boot_device(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_boot_device(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
-    let request = v1::DeployServiceGetBootDeviceRequest { node: Some(v1::NodeRef::new(node.uuid.to_string())) };
+    let request =
+        v1::DeployServiceGetBootDeviceRequest { node: Some(v1::NodeRef::new(node.uuid.to_string())) };
     let response = state.deploy()?.get_boot_device(request).await?.into_inner();
     let device = convert::boot_device_from_proto(response.boot_device).map(|d| d.as_str());
     Ok(Json(json!({"boot_device": device, "persistent": response.persistent})))
@@ -204,7 +232,8 @@ pub async fn set_boot_device(
     let persistent = match body.get("persistent") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
-        Some(Value::String(text)) => super::input::parse_bool(text).ok_or_else(|| ApiError::bad_request(format!("Invalid persistent: {text}")))?,
+        Some(Value::String(text)) => super::input::parse_bool(text)
+            .ok_or_else(|| ApiError::bad_request(format!("Invalid persistent: {text}")))?,
         Some(other) => return Err(ApiError::bad_request(format!("Invalid persistent: {other}"))),
     };
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
@@ -224,10 +253,16 @@ pub async fn supported_boot_devices(
     Path(ident): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
-    let request = v1::DeployServiceGetSupportedBootDevicesRequest { node: Some(v1::NodeRef::new(node.uuid.to_string())) };
+    let request = v1::DeployServiceGetSupportedBootDevicesRequest {
+        node: Some(v1::NodeRef::new(node.uuid.to_string())),
+    };
     let response = state.deploy()?.get_supported_boot_devices(request).await?.into_inner();
-    let devices: Vec<&str> =
-        response.boot_devices.into_iter().filter_map(convert::boot_device_from_proto).map(BootDevice::as_str).collect();
+    let devices: Vec<&str> = response
+        .boot_devices
+        .into_iter()
+        .filter_map(convert::boot_device_from_proto)
+        .map(BootDevice::as_str)
+        .collect();
     Ok(Json(json!({"supported_boot_devices": devices})))
 }
 
@@ -242,18 +277,29 @@ pub async fn set_maintenance(
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("Invalid JSON in the request body: {e}")))?;
+        let parsed: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON in the request body: {e}")))?;
         parsed.get("reason").and_then(Value::as_str).map(str::to_owned)
     };
     maintenance(&state, &ctx, &ident, true, reason).await
 }
 
 /// `DELETE /v1/nodes/{node}/maintenance`
-pub async fn unset_maintenance(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn unset_maintenance(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<StatusCode, ApiError> {
     maintenance(&state, &ctx, &ident, false, None).await
 }
 
-async fn maintenance(state: &AppState, ctx: &Ctx, ident: &str, on: bool, reason: Option<String>) -> Result<StatusCode, ApiError> {
+async fn maintenance(
+    state: &AppState,
+    ctx: &Ctx,
+    ident: &str,
+    on: bool,
+    reason: Option<String>,
+) -> Result<StatusCode, ApiError> {
     for _ in 0..ATTEMPTS {
         let stored = lookup::find(state, ident, ctx.version).await?;
         let mut node = stored.record;
@@ -277,11 +323,27 @@ async fn maintenance(state: &AppState, ctx: &Ctx, ident: &str, on: bool, reason:
 }
 
 /// Interfaces in the order Ironic's validate lists them.
-const VALIDATE_ORDER: &[&str] =
-    &["boot", "deploy", "management", "network", "power", "bios", "console", "firmware", "inspect", "raid", "rescue", "storage"];
+const VALIDATE_ORDER: &[&str] = &[
+    "boot",
+    "deploy",
+    "management",
+    "network",
+    "power",
+    "bios",
+    "console",
+    "firmware",
+    "inspect",
+    "raid",
+    "rescue",
+    "storage",
+];
 
 /// `GET /v1/nodes/{node}/validate`
-pub async fn validate(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn validate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
     let request = v1::DeployServiceValidateRequest { node: Some(v1::NodeRef::new(node.uuid.to_string())) };
     let mut interfaces = state.deploy()?.validate(request).await?.into_inner().interfaces;

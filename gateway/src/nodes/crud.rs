@@ -56,7 +56,14 @@ pub fn render_node(ctx: &Ctx, node: &Node, selection: &Selection) -> Result<Valu
             map.insert(key.to_owned(), state.api_value(ctx.version).map_or(Value::Null, Value::from));
         }
     }
-    Ok(render(Resource::Node, &map, ctx.version, selection, &ctx.base, Place { path: &format!("nodes/{}", node.uuid) }))
+    Ok(render(
+        Resource::Node,
+        &map,
+        ctx.version,
+        selection,
+        &ctx.base,
+        Place { path: &format!("nodes/{}", node.uuid) },
+    ))
 }
 
 /// The `fields` argument of a single-node `GET`.
@@ -72,7 +79,7 @@ pub async fn show(
     Path(ident): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), true)?;
+    let selection = Selection::for_show(Resource::Node, ctx.version, query.fields.as_deref())?;
     let mut node = lookup::find(&state, &ident, ctx.version).await?.record;
     lookup::decorate(&state, &mut node).await?;
     Ok(Json(render_node(&ctx, &node, &selection)?))
@@ -90,7 +97,11 @@ pub struct ListQuery {
 }
 
 /// `GET /v1/nodes`
-pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let detail = match query.detail.as_deref() {
         None => false,
         Some(raw) => {
@@ -140,7 +151,8 @@ async fn list_nodes(
     }
     let kept = cut(rows, &page, lookup::not_found)?;
     let last = kept.last().map(|row| row.uuid.clone()).unwrap_or_default();
-    let out = kept.iter().map(|row| render_node(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
+    let out =
+        kept.iter().map(|row| render_node(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
     let mut body = Map::new();
     let next = (out.len() == page.limit).then(|| {
         let mut args: Vec<(&str, String)> = Vec::new();
@@ -162,16 +174,22 @@ async fn list_nodes(
 }
 
 /// `POST /v1/nodes`
-pub async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body): JsonObject) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonObject(mut body): JsonObject,
+) -> Result<Response, ApiError> {
     input::check_create(&mut body, ctx.version)?;
     let driver = body.get("driver").and_then(Value::as_str).unwrap_or_default().to_owned();
     let group = body.get("conductor_group").and_then(Value::as_str).unwrap_or_default().to_lowercase();
     let hardware = state.enabled_hardware_type(&driver, &group).await?;
     if let Some(Value::String(name)) = body.get("name") {
-        check_node_name(name, ctx.version).map_err(|e| ApiError::fault(status(e.http_status()), e.to_string()))?;
+        check_node_name(name, ctx.version)
+            .map_err(|e| ApiError::fault(status(e.http_status()), e.to_string()))?;
     }
     let uuid = match body.get("uuid").and_then(Value::as_str) {
-        Some(text) => uuid::Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
+        Some(text) => uuid::Uuid::parse_str(text)
+            .map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
         None => uuid::Uuid::new_v4(),
     };
     let fresh = Node::new(uuid, driver, Utc::now(), ProvisionState::initial(ctx.version));
@@ -185,7 +203,8 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body
         *group = group.to_lowercase();
     }
     fill_interfaces(&mut doc, hardware, &[])?;
-    let node: Node = serde_json::from_value(Value::Object(doc)).map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
+    let node: Node = serde_json::from_value(Value::Object(doc))
+        .map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
     let created = lookup::nodes(&state).create(&NodeRecord(node)).await.map_err(|e| unique_error(e, uuid))?;
     tracing::info!(node = %uuid, driver = %created.record.driver, "node enrolled");
     let mut node = created.record;
@@ -202,7 +221,11 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, JsonObject(mut body
 /// Sets each interface the node does not name to the hardware type's default
 /// (for `reset`, also those it named before a driver change), and checks each
 /// named one against the hardware type.
-fn fill_interfaces(doc: &mut Map<String, Value>, hardware: &HardwareType, reset: &[InterfaceKind]) -> Result<(), ApiError> {
+fn fill_interfaces(
+    doc: &mut Map<String, Value>,
+    hardware: &HardwareType,
+    reset: &[InterfaceKind],
+) -> Result<(), ApiError> {
     for kind in InterfaceKind::ALL {
         let field = kind.node_field();
         match doc.get(&field) {
@@ -224,10 +247,16 @@ fn unique_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
             ApiError::conflict(format!("A node with name {value} already exists."))
         }
         StoreError::UniqueViolation { index, value, .. } if index == "instance_uuid" => {
-            ApiError::conflict(format!("Instance {value} is already associated with a node, it cannot be associated with this other node {uuid}"))
+            ApiError::conflict(format!(
+                "Instance {value} is already associated with a node, it cannot be associated with this other node {uuid}"
+            ))
         }
-        StoreError::AlreadyExists(_) => ApiError::conflict(format!("A node with UUID {uuid} already exists.")),
-        StoreError::Conflict(_) => ApiError::conflict(format!("Node {uuid} was modified by another request, please retry.")),
+        StoreError::AlreadyExists(_) => {
+            ApiError::conflict(format!("A node with UUID {uuid} already exists."))
+        }
+        StoreError::Conflict(_) => {
+            ApiError::conflict(format!("Node {uuid} was modified by another request, please retry."))
+        }
         other => other.into(),
     }
 }
@@ -298,7 +327,10 @@ fn check_patch_paths(body: &Value, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
     }
     let mut roots = Vec::new();
     for operation in operations {
-        let path = operation.get("path").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("Invalid patch: each operation needs a 'path'."))?;
+        let path = operation
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::bad_request("Invalid patch: each operation needs a 'path'."))?;
         let root = path.trim_start_matches('/').split('/').next().unwrap_or_default();
         if !PATCH_ALLOWED.contains(&root) {
             return Err(ApiError::bad_request(format!(
@@ -309,7 +341,10 @@ fn check_patch_paths(body: &Value, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
         if let Some(since) = ferric_model::microversion::fields::field_min_version(Resource::Node, root)
             && ctx.version < since
         {
-            return Err(ApiError::fault(StatusCode::NOT_ACCEPTABLE, format!("Field {root} is not available before API version {since}.")));
+            return Err(ApiError::fault(
+                StatusCode::NOT_ACCEPTABLE,
+                format!("Field {root} is not available before API version {since}."),
+            ));
         }
         roots.push(root.to_owned());
     }
@@ -333,19 +368,31 @@ async fn apply_patch(
         .into());
     }
     if original.provision_state.patch_refused_while_inspecting(ctx.version) {
-        return Err(ApiError::conflict(format!("Node {} can not be updated while it is being inspected.", original.uuid)).into());
+        return Err(ApiError::conflict(format!(
+            "Node {} can not be updated while it is being inspected.",
+            original.uuid
+        ))
+        .into());
     }
     let mut doc = serde_json::to_value(&original.0).map_err(|e| ApiError::internal(e.to_string()))?;
     json_patch::patch(&mut doc, patch).map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))?;
-    let Value::Object(mut map) = doc else { return Err(ApiError::bad_request("Invalid patch: the result is not a node.").into()) };
+    let Value::Object(mut map) = doc else {
+        return Err(ApiError::bad_request("Invalid patch: the result is not a node.").into());
+    };
     input::check_patched(&mut map)?;
     // A removed field returns to its default, as in Ironic.
-    let defaults = to_map(&Node::new(original.uuid, original.driver.clone(), original.created_at, original.provision_state))?;
+    let defaults = to_map(&Node::new(
+        original.uuid,
+        original.driver.clone(),
+        original.created_at,
+        original.provision_state,
+    ))?;
     for (key, value) in defaults {
         map.entry(key).or_insert(value);
     }
     let driver = map.get("driver").and_then(Value::as_str).unwrap_or_default().to_owned();
-    if driver != original.driver || roots.iter().any(|r| r.ends_with("_interface") || r == "conductor_group") {
+    if driver != original.driver || roots.iter().any(|r| r.ends_with("_interface") || r == "conductor_group")
+    {
         let group = map.get("conductor_group").and_then(Value::as_str).unwrap_or_default().to_lowercase();
         let hardware = state.enabled_hardware_type(&driver, &group).await?;
         let reset: Vec<InterfaceKind> = if driver != original.driver {
@@ -358,9 +405,12 @@ async fn apply_patch(
     if let Some(Value::String(name)) = map.get("name")
         && original.name.as_deref() != Some(name.as_str())
     {
-        check_node_name(name, ctx.version).map_err(|e| ApiError::fault(status(e.http_status()), e.update_message(&original.uuid.to_string())))?;
+        check_node_name(name, ctx.version).map_err(|e| {
+            ApiError::fault(status(e.http_status()), e.update_message(&original.uuid.to_string()))
+        })?;
     }
-    let mut node: Node = serde_json::from_value(Value::Object(map)).map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
+    let mut node: Node = serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
     node.updated_at = Some(Utc::now());
     node.reservation = None;
     node.conductor = None;
@@ -372,7 +422,11 @@ async fn apply_patch(
 }
 
 /// `DELETE /v1/nodes/{node}`
-pub async fn delete(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let stored = lookup::find(&state, &ident, ctx.version).await?;
     let node = &stored.record;
     ensure_unlocked(&state, node).await?;
@@ -383,10 +437,16 @@ pub async fn delete(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<S
         )));
     }
     if node.protected {
-        return Err(ApiError::bad_request(format!("Node {} is protected and cannot be undeployed, rebuilt or deleted", node.uuid)));
+        return Err(ApiError::bad_request(format!(
+            "Node {} is protected and cannot be undeployed, rebuilt or deleted",
+            node.uuid
+        )));
     }
     crate::ports::delete_node_ports(&state, node.uuid).await?;
-    lookup::nodes(&state).delete(&node.uuid.to_string(), Some(stored.mod_revision)).await.map_err(|e| unique_error(e, node.uuid))?;
+    lookup::nodes(&state)
+        .delete(&node.uuid.to_string(), Some(stored.mod_revision))
+        .await
+        .map_err(|e| unique_error(e, node.uuid))?;
     tracing::info!(node = %node.uuid, "node deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -59,11 +59,19 @@ pub struct Matcher {
 
 fn flag(name: &str, raw: &Option<String>) -> Result<Option<bool>, ApiError> {
     raw.as_deref()
-        .map(|text| parse_bool(text).ok_or_else(|| ApiError::bad_request(format!("Invalid {name}: Unrecognized value '{text}'"))))
+        .map(|text| {
+            parse_bool(text)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid {name}: Unrecognized value '{text}'")))
+        })
         .transpose()
 }
 
-fn gated(name: &str, raw: &Option<String>, version: Version, since: (u32, u32)) -> Result<Option<String>, ApiError> {
+fn gated(
+    name: &str,
+    raw: &Option<String>,
+    version: Version,
+    since: (u32, u32),
+) -> Result<Option<String>, ApiError> {
     if raw.is_some() && version < Version::new(since.0, since.1) {
         return Err(ApiError::fault(
             axum::http::StatusCode::NOT_ACCEPTABLE,
@@ -77,7 +85,10 @@ impl NodeFilters {
     /// Checks versions and values, with Ironic's errors.
     pub fn validate(&self, version: Version) -> Result<Matcher, ApiError> {
         let provision_state = gated("provision_state", &self.provision_state, version, (1, 9))?
-            .map(|s| s.parse::<ProvisionState>().map_err(|_| ApiError::bad_request(format!("Invalid provision state: {s}"))))
+            .map(|s| {
+                s.parse::<ProvisionState>()
+                    .map_err(|_| ApiError::bad_request(format!("Invalid provision state: {s}")))
+            })
             .transpose()?;
         gated("retired", &self.retired, version, (1, 61))?;
         gated("sharded", &self.sharded, version, (1, 82))?;
@@ -89,13 +100,19 @@ impl NodeFilters {
             provision_state,
             driver: gated("driver", &self.driver, version, (1, 16))?,
             resource_class: gated("resource_class", &self.resource_class, version, (1, 21))?,
-            conductor_group: gated("conductor_group", &self.conductor_group, version, (1, 46))?.map(|g| g.to_lowercase()),
+            conductor_group: gated("conductor_group", &self.conductor_group, version, (1, 46))?
+                .map(|g| g.to_lowercase()),
             conductor: gated("conductor", &self.conductor, version, (1, 49))?,
             fault: gated("fault", &self.fault, version, (1, 42))?,
             owner: gated("owner", &self.owner, version, (1, 51))?,
             lessee: gated("lessee", &self.lessee, version, (1, 65))?,
             project: gated("project", &self.project, version, (1, 65))?,
-            description_contains: gated("description_contains", &self.description_contains, version, (1, 51))?,
+            description_contains: gated(
+                "description_contains",
+                &self.description_contains,
+                version,
+                (1, 51),
+            )?,
             shards: gated("shard", &self.shard, version, (1, 82))?
                 .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()),
             sharded: flag("sharded", &self.sharded)?,
@@ -131,15 +148,27 @@ impl Matcher {
             && self.fault.as_deref().is_none_or(|f| node.fault.as_deref() == Some(f))
             && eq(&self.owner, node.owner.as_deref())
             && eq(&self.lessee, node.lessee.as_deref())
-            && self.project.as_deref().is_none_or(|p| node.owner.as_deref() == Some(p) || node.lessee.as_deref() == Some(p))
+            && self
+                .project
+                .as_deref()
+                .is_none_or(|p| node.owner.as_deref() == Some(p) || node.lessee.as_deref() == Some(p))
             && self
                 .description_contains
                 .as_deref()
                 .is_none_or(|d| node.description.as_deref().is_some_and(|text| text.contains(d)))
-            && self.shards.as_ref().is_none_or(|shards| node.shard.as_ref().is_some_and(|s| shards.contains(s)))
+            && self
+                .shards
+                .as_ref()
+                .is_none_or(|shards| node.shard.as_ref().is_some_and(|s| shards.contains(s)))
             && self.sharded.is_none_or(|s| s == node.shard.is_some())
-            && self.instance_uuid.as_deref().is_none_or(|u| node.instance_uuid.map(|x| x.to_string()).as_deref() == Some(u))
+            && self
+                .instance_uuid
+                .as_deref()
+                .is_none_or(|u| node.instance_uuid.map(|x| x.to_string()).as_deref() == Some(u))
             && eq(&self.instance_name, node.instance_name.as_deref())
-            && self.chassis_uuid.as_deref().is_none_or(|c| node.chassis_uuid.map(|x| x.to_string()).as_deref() == Some(c))
+            && self
+                .chassis_uuid
+                .as_deref()
+                .is_none_or(|c| node.chassis_uuid.map(|x| x.to_string()).as_deref() == Some(c))
     }
 }

@@ -120,7 +120,9 @@ const PATCH_EXTRA_KEYS: &[(&str, Shape)] = &[("protected", Shape::Flag), ("prote
 /// present; normalises boolean strings in place.
 pub fn check_create(body: &mut Map<String, Value>, version: Version) -> Result<(), ApiError> {
     if let Some(unknown) = body.keys().find(|key| !CREATE_KEYS.iter().any(|(k, _)| k == key)) {
-        return Err(schema_error(format!("Additional properties are not allowed ('{unknown}' was unexpected)")));
+        return Err(schema_error(format!(
+            "Additional properties are not allowed ('{unknown}' was unexpected)"
+        )));
     }
     check_versions(body, version)?;
     check_shapes(body, CREATE_KEYS)?;
@@ -147,10 +149,8 @@ fn check_versions(body: &Map<String, Value>, version: Version) -> Result<(), Api
         if let Some(since) = field_min_version(Resource::Node, key)
             && version < since
         {
-            return Err(ApiError::fault(
-                axum::http::StatusCode::NOT_ACCEPTABLE,
-                format!("Field {key} is not available before API version {since}."),
-            ));
+            tracing::debug!(field = %key, %since, "field newer than the request's version");
+            return Err(ApiError::fault(axum::http::StatusCode::NOT_ACCEPTABLE, "Request not acceptable."));
         }
     }
     Ok(())
@@ -186,7 +186,11 @@ fn check_shapes(body: &mut Map<String, Value>, shapes: &[(&str, Shape)]) -> Resu
                 Shape::Dict => "'object', 'null'",
                 Shape::Driver => "'string'",
             };
-            return Err(schema_error(format!("{} is not of type {expected} ({key} is {})", value, kind(value))));
+            return Err(schema_error(format!(
+                "{} is not of type {expected} ({key} is {})",
+                value,
+                kind(value)
+            )));
         }
     }
     if let Some(Value::String(description)) = body.get("description")
@@ -224,13 +228,21 @@ mod tests {
     fn unknown_key_matches_ironic() {
         let mut b = body(json!({"driver": "fake-hardware", "flavor": "x"}));
         let error = check_create(&mut b, Version::new(1, 115)).unwrap_err();
-        assert_eq!(error.message(), "Schema error for node: Additional properties are not allowed ('flavor' was unexpected)");
+        assert_eq!(
+            error.message(),
+            "Schema error for node: Additional properties are not allowed ('flavor' was unexpected)"
+        );
     }
 
     #[test]
     fn driver_is_required_and_typed() {
         let mut b = body(json!({"name": "x"}));
-        assert!(check_create(&mut b, Version::new(1, 115)).unwrap_err().message().contains("'driver' is a required"));
+        assert!(
+            check_create(&mut b, Version::new(1, 115))
+                .unwrap_err()
+                .message()
+                .contains("'driver' is a required")
+        );
         let mut b = body(json!({"driver": 3}));
         assert_eq!(check_create(&mut b, Version::new(1, 115)).unwrap_err().status(), 400);
     }

@@ -31,9 +31,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/nodes/{node}/states", get(actions::states))
         .route("/v1/nodes/{node}/states/provision", put(actions::provision))
         .route("/v1/nodes/{node}/states/power", put(actions::power))
-        .route("/v1/nodes/{node}/management/boot_device", get(actions::get_boot_device).put(actions::set_boot_device))
+        .route(
+            "/v1/nodes/{node}/management/boot_device",
+            get(actions::get_boot_device).put(actions::set_boot_device),
+        )
         .route("/v1/nodes/{node}/management/boot_device/supported", get(actions::supported_boot_devices))
-        .route("/v1/nodes/{node}/maintenance", put(actions::set_maintenance).delete(actions::unset_maintenance))
+        .route(
+            "/v1/nodes/{node}/maintenance",
+            put(actions::set_maintenance).delete(actions::unset_maintenance),
+        )
         .route("/v1/nodes/{node}/validate", get(actions::validate))
         .route("/v1/nodes/{node}/traits", get(traits::list).put(traits::replace).delete(traits::remove_all))
         .route("/v1/nodes/{node}/traits/{trait_name}", put(traits::add).delete(traits::remove))

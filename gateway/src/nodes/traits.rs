@@ -24,7 +24,11 @@ const MAX_TRAITS: usize = 50;
 const ATTEMPTS: usize = 3;
 
 /// `GET /v1/nodes/{node}/traits`
-pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     ctx.require(TRAITS)?;
     let node = lookup::find(&state, &ident, ctx.version).await?;
     Ok(Json(json!({"traits": node.record.traits})))
@@ -61,7 +65,9 @@ pub async fn replace(
     };
     let mut wanted = Vec::new();
     for item in items {
-        let name = item.as_str().ok_or_else(|| ApiError::bad_request(format!("Schema error for trait: {item} is not of type 'string'")))?;
+        let name = item.as_str().ok_or_else(|| {
+            ApiError::bad_request(format!("Schema error for trait: {item} is not of type 'string'"))
+        })?;
         validate_trait(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
         if !wanted.iter().any(|w| w == name) {
             wanted.push(name.to_owned());
@@ -92,7 +98,11 @@ pub async fn remove(
 }
 
 /// `DELETE /v1/nodes/{node}/traits`
-pub async fn remove_all(State(state): State<AppState>, ctx: Ctx, Path(ident): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn remove_all(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<StatusCode, ApiError> {
     ctx.require(TRAITS)?;
     change(&state, &ctx, &ident, |traits| {
         traits.clear();
@@ -115,7 +125,10 @@ async fn change(
         let mut node = stored.record;
         ensure_unlocked(state, &node).await?;
         if let Err(missing) = edit(&mut node.traits) {
-            return Err(ApiError::not_found_message(format!("Node {} doesn't have a trait '{missing}'", node.uuid)));
+            return Err(ApiError::not_found_message(format!(
+                "Node {} doesn't have a trait '{missing}'",
+                node.uuid
+            )));
         }
         if node.traits.len() > MAX_TRAITS {
             return Err(ApiError::bad_request(format!(
