@@ -70,9 +70,12 @@ pub async fn run(role: Role, config: Config, shutdown: Shutdown) -> anyhow::Resu
 
     let mut tasks = JoinSet::new();
     if let Some(addr) = process.config.telemetry.metrics_listen {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding metrics listener {addr}"))?;
+        let listener =
+            TcpListener::bind(addr).await.with_context(|| format!("binding metrics listener {addr}"))?;
         let shutdown = process.shutdown.clone();
-        tasks.spawn(async move { ferric_telemetry::serve_metrics(listener, shutdown).await.context("metrics listener") });
+        tasks.spawn(async move {
+            ferric_telemetry::serve_metrics(listener, shutdown).await.context("metrics listener")
+        });
     }
     for service in role.services() {
         let process = process.clone();
@@ -95,7 +98,21 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
             let listener = TcpListener::bind(config.gateway.listen)
                 .await
                 .with_context(|| format!("binding gateway.listen {}", config.gateway.listen))?;
-            let state = ferric_gateway::AppState::new(process.store.clone(), config.gateway.public_url.clone());
+            let auth = match config.gateway.auth_strategy {
+                ferric_config::AuthStrategy::Noauth => ferric_gateway::auth::Auth::noauth(),
+                ferric_config::AuthStrategy::HttpBasic => {
+                    // Validation guarantees the file is configured with http_basic.
+                    let file = config.gateway.http_basic_auth_user_file.clone().unwrap_or_default();
+                    ferric_gateway::auth::Auth::http_basic(&file, &config.gateway.reader_users)?
+                }
+            };
+            let state = ferric_gateway::AppState::connect(
+                process.store.clone(),
+                config.gateway.public_url.clone(),
+                auth,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
             let shutdown = process.shutdown.clone();
             Box::pin(async move { ferric_gateway::run(state, listener, shutdown).await.context("gateway") })
         }
@@ -108,10 +125,25 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
                 served
             })
         }
-        Role::Power => Internal::bind(ServiceKind::Power, &config.power, &process).await?.boxed(ferric_power::run),
-        Role::Bootnet => Internal::bind(ServiceKind::Bootnet, &config.bootnet, &process).await?.boxed(ferric_bootnet::run),
+        Role::Power => {
+            Internal::bind(ServiceKind::Power, &config.power, &process).await?.boxed(ferric_power::run)
+        }
+        Role::Bootnet => {
+            Internal::bind(ServiceKind::Bootnet, &config.bootnet, &process).await?.boxed(ferric_bootnet::run)
+        }
         Role::Imagecache => {
-            Internal::bind(ServiceKind::ImageCache, &config.imagecache, &process).await?.boxed(ferric_imagecache::run)
+            let internal =
+                Internal::bind(ServiceKind::ImageCache, &config.imagecache.service(), &process).await?;
+            let http = TcpListener::bind(config.imagecache.http_listen).await.with_context(|| {
+                format!("binding imagecache.http_listen {}", config.imagecache.http_listen)
+            })?;
+            let mut settings = ferric_imagecache::ImageCacheSettings::new(config.image_cache_dir());
+            settings.max_bytes = config.imagecache.max_bytes;
+            settings.max_concurrent_downloads = config.imagecache.max_concurrent_downloads;
+            settings.http_advertise = config.imagecache.http_advertise.clone();
+            Box::pin(internal.serve(move |options, listener, shutdown| {
+                ferric_imagecache::run(options, listener, http, settings, shutdown)
+            }))
         }
         Role::AllInOne => anyhow::bail!("all-in-one is a set of services, not one"),
     })
@@ -128,32 +160,40 @@ struct Internal {
 
 impl Internal {
     async fn bind(kind: ServiceKind, service: &ServiceConfig, process: &Process) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(service.listen).await.with_context(|| format!("binding {kind}.listen {}", service.listen))?;
-        let tls = process.config.tls.cert.clone().zip(process.config.tls.key.clone()).map(|(cert, key)| TlsFiles {
-            cert,
-            key,
-            ca: process.config.tls.ca.clone(),
-        });
+        let listener = TcpListener::bind(service.listen)
+            .await
+            .with_context(|| format!("binding {kind}.listen {}", service.listen))?;
+        let tls =
+            process.config.tls.cert.clone().zip(process.config.tls.key.clone()).map(|(cert, key)| TlsFiles {
+                cert,
+                key,
+                ca: process.config.tls.ca.clone(),
+            });
         let scheme = if tls.is_some() { "https" } else { "http" };
         let advertised = match &service.advertise {
             Some(addr) => addr.clone(),
             None => format!("{scheme}://{}", listener.local_addr()?),
         };
         let ttl = Duration::from_secs(process.config.store.lease_ttl_secs);
-        let registration =
-            ferric_mesh::register(process.store.clone(), kind, process.instance_id.clone(), advertised.clone(), ttl)
-                .await
-                .with_context(|| format!("registering {kind} in the store"))?;
+        let registration = ferric_mesh::register(
+            process.store.clone(),
+            kind,
+            process.instance_id.clone(),
+            advertised.clone(),
+            ttl,
+        )
+        .await
+        .with_context(|| format!("registering {kind} in the store"))?;
         let options = ServerOptions { kind, instance_id: process.instance_id.clone(), tls };
         Ok(Self { listener, options, registration, advertised, shutdown: process.shutdown.clone() })
     }
 
     /// Serves until shutdown; on shutdown the registration is withdrawn first.
-    async fn serve<F, Fut>(self, run: F) -> anyhow::Result<()>
+    async fn serve<F, Fut, E>(self, run: F) -> anyhow::Result<()>
     where
         F: FnOnce(ServerOptions, TcpListener, Shutdown) -> Fut,
-        Fut: std::future::Future<Output = Result<(), ferric_mesh::MeshError>>,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: std::error::Error + Send + Sync + 'static,
     {
         let Internal { listener, options, registration, shutdown, .. } = self;
         let kind = options.kind;
@@ -188,7 +228,9 @@ async fn join_conductors(process: &Process, advertised: &str) -> anyhow::Result<
         ..Default::default()
     };
     let ttl = Duration::from_secs(process.config.store.lease_ttl_secs);
-    ferric_cluster::Membership::join(process.store.clone(), info, ttl).await.context("joining conductor membership")
+    ferric_cluster::Membership::join(process.store.clone(), info, ttl)
+        .await
+        .context("joining conductor membership")
 }
 
 fn instance_id() -> String {

@@ -21,7 +21,7 @@ pub struct Config {
     pub deploy: DeployConfig,
     pub power: ServiceConfig,
     pub bootnet: ServiceConfig,
-    pub imagecache: ServiceConfig,
+    pub imagecache: ImageCacheConfig,
 }
 
 impl Default for Config {
@@ -35,7 +35,7 @@ impl Default for Config {
             deploy: DeployConfig::default(),
             power: ServiceConfig::default(),
             bootnet: ServiceConfig::default(),
-            imagecache: ServiceConfig::default(),
+            imagecache: ImageCacheConfig::default(),
         }
     }
 }
@@ -56,9 +56,14 @@ impl Config {
             });
         }
         if self.store.request_timeout_ms == 0 {
-            return Err(ConfigError::Invalid { option: "store.request_timeout_ms", reason: "must be > 0".into() });
+            return Err(ConfigError::Invalid {
+                option: "store.request_timeout_ms",
+                reason: "must be > 0".into(),
+            });
         }
-        if self.gateway.auth_strategy == AuthStrategy::HttpBasic && self.gateway.http_basic_auth_user_file.is_none() {
+        if self.gateway.auth_strategy == AuthStrategy::HttpBasic
+            && self.gateway.http_basic_auth_user_file.is_none()
+        {
             return Err(ConfigError::Invalid {
                 option: "gateway.http_basic_auth_user_file",
                 reason: "auth_strategy = \"http_basic\" needs an htpasswd file".into(),
@@ -72,6 +77,12 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The image cache's directory: `imagecache.cache_dir`, or `images` under
+    /// `state_dir`.
+    pub fn image_cache_dir(&self) -> PathBuf {
+        self.imagecache.cache_dir.clone().unwrap_or_else(|| self.state_dir.join("images"))
     }
 
     /// The embedded store's file: `store.path`, or `store.redb` under `state_dir`.
@@ -142,7 +153,12 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { log_format: LogFormat::Human, log_filter: "info".into(), otlp_endpoint: None, metrics_listen: None }
+        Self {
+            log_format: LogFormat::Human,
+            log_filter: "info".into(),
+            otlp_endpoint: None,
+            metrics_listen: None,
+        }
     }
 }
 
@@ -198,7 +214,7 @@ pub enum AuthStrategy {
     HttpBasic,
 }
 
-/// `[power]`, `[bootnet]`, `[imagecache]`: where an internal gRPC service listens.
+/// `[power]`, `[bootnet]`: where an internal gRPC service listens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
@@ -215,6 +231,48 @@ impl Default for ServiceConfig {
     }
 }
 
+/// `[imagecache]`: the image cache's gRPC service, its HTTP server and its disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageCacheConfig {
+    pub listen: SocketAddr,
+    pub advertise: Option<String>,
+    /// Where images are cached; defaults to `<state_dir>/images`.
+    pub cache_dir: Option<PathBuf>,
+    /// The HTTP server agents download images from.
+    pub http_listen: SocketAddr,
+    /// Base URL agents reach `http_listen` at; defaults to the bound address,
+    /// which is wrong when bound to 0.0.0.0.
+    pub http_advertise: Option<String>,
+    /// Quota for cached images in bytes; least recently used unpinned images
+    /// are evicted to stay under it. 0 means no quota.
+    pub max_bytes: u64,
+    /// Downloads running at once; more wait their turn.
+    pub max_concurrent_downloads: usize,
+}
+
+impl ImageCacheConfig {
+    /// The listener part, shaped like every other internal service's.
+    pub fn service(&self) -> ServiceConfig {
+        ServiceConfig { listen: self.listen, advertise: self.advertise.clone() }
+    }
+}
+
+impl Default for ImageCacheConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise: None,
+            cache_dir: None,
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_advertise: None,
+            // Ironic's `[pxe] image_cache_size` default: 20 GiB.
+            max_bytes: 20 << 30,
+            max_concurrent_downloads: 4,
+        }
+    }
+}
+
 /// `[deploy]`: the conductor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -228,6 +286,39 @@ pub struct DeployConfig {
     pub conductor_group: String,
     /// Hardware types this conductor serves, as `GET /v1/drivers` reports them.
     pub hardware_types: Vec<String>,
+    /// Whether `provide` and `undeploy` run automated cleaning for nodes whose
+    /// `automated_clean` is unset (Ironic's `[conductor]automated_clean`).
+    pub automated_clean: bool,
+    /// How long each fake interface operation of a `fake-hardware` node takes, in
+    /// milliseconds (Ironic's fake `deploy_delay`/`power_delay`); 0 is instant.
+    pub fake_delay_ms: u64,
+    /// Deploys run at once; more are queued fairly (Ironic: `max_concurrent_deploy`).
+    pub max_concurrent_deploy: usize,
+    /// Cleanings run at once; more are queued fairly (Ironic: `max_concurrent_clean`).
+    pub max_concurrent_clean: usize,
+    /// Refuse work past the limits with Ironic's 503 instead of queueing it.
+    pub reject_when_busy: bool,
+    /// Seconds a node may wait in `wait call-back` before it fails.
+    pub deploy_callback_timeout_secs: u64,
+    /// Seconds a node may wait in `clean wait` before it fails.
+    pub clean_callback_timeout_secs: u64,
+    /// Seconds a node may wait in `inspect wait` before it fails.
+    pub inspect_wait_timeout_secs: u64,
+    /// Seconds a node may wait in `rescue wait` before it fails.
+    pub rescue_callback_timeout_secs: u64,
+    /// Seconds a node may wait in `service wait` before it fails.
+    pub service_callback_timeout_secs: u64,
+    /// Seconds a power change may take before it fails.
+    pub power_state_change_timeout_secs: u64,
+    /// Seconds between the periodic checks: orphaned nodes to take over, wait
+    /// timeouts, timed `wait` steps.
+    pub periodic_interval_secs: u64,
+    /// Seconds between power-state syncs of owned nodes; 0 disables.
+    pub sync_power_state_interval_secs: u64,
+    /// Failed power syncs in a row before the node gets `fault = "power failure"`.
+    pub power_state_sync_max_retries: u32,
+    /// Milliseconds between polls of a running agent command.
+    pub agent_command_poll_ms: u64,
 }
 
 impl DeployConfig {
@@ -247,6 +338,21 @@ impl Default for DeployConfig {
             hardware_types: ["fake-hardware", "ipmi", "redfish", "manual-management"]
                 .map(String::from)
                 .to_vec(),
+            automated_clean: true,
+            fake_delay_ms: 0,
+            max_concurrent_deploy: 250,
+            max_concurrent_clean: 50,
+            reject_when_busy: false,
+            deploy_callback_timeout_secs: 1800,
+            clean_callback_timeout_secs: 1800,
+            inspect_wait_timeout_secs: 1800,
+            rescue_callback_timeout_secs: 1800,
+            service_callback_timeout_secs: 1800,
+            power_state_change_timeout_secs: 60,
+            periodic_interval_secs: 10,
+            sync_power_state_interval_secs: 120,
+            power_state_sync_max_retries: 3,
+            agent_command_poll_ms: 1000,
         }
     }
 }

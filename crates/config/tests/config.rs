@@ -56,7 +56,8 @@ fn bad_values_name_the_option() {
         let err = Config::from_toml_with_env(toml, no_env()).unwrap_err();
         assert!(err.to_string().contains(option), "{toml:?} gave {err}");
     }
-    let err = Config::from_toml_with_env("", vec![("FERRIC_GATEWAY__LISTEN".into(), "nope".into())]).unwrap_err();
+    let err =
+        Config::from_toml_with_env("", vec![("FERRIC_GATEWAY__LISTEN".into(), "nope".into())]).unwrap_err();
     assert!(err.to_string().contains("invalid"), "{err}");
 }
 
@@ -84,7 +85,17 @@ fn example_file_parses_and_every_option_is_documented() {
         }
     }
     // Options whose default is unset do not appear in the serialized defaults.
-    for key in ["store.path", "telemetry.otlp_endpoint", "telemetry.metrics_listen", "tls.cert", "tls.key", "tls.ca", "gateway.public_url", "deploy.hostname", "power.advertise"] {
+    for key in [
+        "store.path",
+        "telemetry.otlp_endpoint",
+        "telemetry.metrics_listen",
+        "tls.cert",
+        "tls.key",
+        "tls.ca",
+        "gateway.public_url",
+        "deploy.hostname",
+        "power.advertise",
+    ] {
         if !reference.contains(&format!("`{key}`")) {
             missing.push(format!("{key} (docs/configuration.md)"));
         }

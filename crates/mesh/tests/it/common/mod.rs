@@ -96,6 +96,20 @@ impl PowerService for TestPower {
     async fn inject_nmi(&self, _r: Request<InjectNmiRequest>) -> Reply<InjectNmiResponse> {
         Err(Status::unimplemented("test"))
     }
+
+    async fn insert_virtual_media(
+        &self,
+        _r: Request<InsertVirtualMediaRequest>,
+    ) -> Reply<InsertVirtualMediaResponse> {
+        Err(Status::unimplemented("test"))
+    }
+
+    async fn eject_virtual_media(
+        &self,
+        _r: Request<EjectVirtualMediaRequest>,
+    ) -> Reply<EjectVirtualMediaResponse> {
+        Err(Status::unimplemented("test"))
+    }
 }
 
 /// One running power instance; stops its server and deregisters on drop.
