@@ -12,7 +12,8 @@
 //! - [`ctx`], [`body`], [`render`], [`list`], [`links`]: request context, JSON
 //!   bodies, response shaping, paging and links shared by every resource.
 //! - [`root`]: the version documents at `/` and `/v1`.
-//! - Resources: [`nodes`], [`ports`], [`drivers`], [`conductors`].
+//! - Resources: [`nodes`], [`ports`], [`drivers`], [`conductors`]; the agent's
+//!   [`ramdisk`] endpoints (lookup, heartbeat).
 
 pub mod auth;
 pub mod body;
@@ -24,6 +25,7 @@ pub mod links;
 pub mod list;
 pub mod nodes;
 pub mod ports;
+pub mod ramdisk;
 pub mod render;
 pub mod root;
 pub mod version;
@@ -158,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ports::routes())
         .merge(drivers::routes())
         .merge(conductors::routes())
+        .merge(ramdisk::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
