@@ -149,8 +149,19 @@ impl AppState {
     }
 }
 
-/// The whole REST router with its layers, outermost last.
-pub fn router(state: AppState) -> Router {
+/// The REST service clients talk to: [`routes`] behind trailing-slash
+/// normalisation, since Ironic (and so its clients) treats `/v1/nodes/` as
+/// `/v1/nodes`. Normalising has to happen before routing, so it wraps the
+/// router rather than being one of its layers.
+pub type Api = tower_http::normalize_path::NormalizePath<Router>;
+
+/// The whole REST API, ready to serve.
+pub fn router(state: AppState) -> Api {
+    tower::Layer::layer(&tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(), routes(state))
+}
+
+/// The REST routes with their layers, outermost last.
+pub fn routes(state: AppState) -> Router {
     let auth = state.inner.auth.clone();
     Router::new()
         .route("/", get(root::root))
@@ -183,5 +194,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(router(state));
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

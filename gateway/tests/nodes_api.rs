@@ -326,3 +326,13 @@ async fn a_locked_node_is_refused_with_its_holder() {
     );
     assert_eq!(api.latest(Method::DELETE, "/v1/nodes/held", None).await.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn trailing_slashes_are_accepted_as_clients_send_them() {
+    let api = Api::start().await;
+    create(&api, "slash").await;
+    let list = api.latest(Method::GET, "/v1/nodes/?fields=uuid,name", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["nodes"][0]["name"], "slash");
+    assert_eq!(api.latest(Method::GET, "/v1/ports/?node=slash", None).await.status, StatusCode::OK);
+}

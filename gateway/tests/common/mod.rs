@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use ferric_cluster::{ConductorInfo, Membership};
@@ -20,7 +19,7 @@ pub const LATEST: &str = "1.115";
 /// A running gateway and what keeps it alive.
 #[allow(dead_code)] // Each test binary uses a different part of it.
 pub struct Api {
-    pub app: Router,
+    pub app: ferric_gateway::Api,
     pub store: DynStore,
     _membership: Membership,
     _dir: tempfile::TempDir,
