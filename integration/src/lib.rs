@@ -5,7 +5,9 @@
 //! until they answer instead of sleeping, and clean up on drop while keeping the
 //! logs of a failed run.
 
+pub mod clients;
 pub mod process;
 
 pub use ferric_testkit::{free_port, wait_for, wait_until};
+pub use clients::{Baremetal, CliOutput, python, venv_tool};
 pub use process::FerricProcess;

@@ -46,17 +46,24 @@ impl FerricProcess {
         let url = format!("{}/", self.api);
         let log = self.log.clone();
         let child = self.child.as_mut().expect("running");
-        wait_for(Duration::from_secs(60), &format!("ferric to answer {url} (log: {})", log.display()), || {
-            let exited = child.try_wait().ok().flatten();
-            let request = client.get(&url).send();
-            let log = log.clone();
-            async move {
-                if let Some(status) = exited {
-                    panic!("ferric exited with {status} before answering:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        wait_for(
+            Duration::from_secs(60),
+            &format!("ferric to answer {url} (log: {})", log.display()),
+            || {
+                let exited = child.try_wait().ok().flatten();
+                let request = client.get(&url).send();
+                let log = log.clone();
+                async move {
+                    if let Some(status) = exited {
+                        panic!(
+                            "ferric exited with {status} before answering:\n{}",
+                            std::fs::read_to_string(log).unwrap_or_default()
+                        );
+                    }
+                    request.await.ok().filter(|r| r.status().is_success()).map(|_| ())
                 }
-                request.await.ok().filter(|r| r.status().is_success()).map(|_| ())
-            }
-        })
+            },
+        )
         .await;
     }
 
