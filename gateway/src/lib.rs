@@ -32,8 +32,11 @@ pub mod version;
 
 pub use error::ApiError;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -43,7 +46,10 @@ use ferric_model::Node;
 use ferric_model::hardware::HardwareType;
 use ferric_proto::v1::deploy_service_client::DeployServiceClient;
 use ferric_store::DynStore;
+use ferric_store::view::PrefixView;
 use tokio::net::TcpListener;
+
+use crate::nodes::view::CachedNode;
 
 use crate::auth::Auth;
 
@@ -63,14 +69,35 @@ struct Inner {
     ring: Option<RingObserver>,
     /// The deploy service (the conductor), for everything touching hardware.
     deploy: Option<ServiceClient>,
+    /// Every node, kept current by a watch, for lists.
+    nodes: Option<PrefixView<CachedNode>>,
+    /// Every node lock's holder (`reservation`), kept current by a watch.
+    reservations: Option<PrefixView<(String, String)>>,
+    /// The newest revision this gateway wrote to a node: lists wait for the
+    /// views to reach it, so a client always sees its own writes.
+    last_write: Arc<AtomicI64>,
 }
+
+/// How long a list waits for the node view to catch up with this gateway's own
+/// writes before reading the store directly instead.
+const VIEW_FENCE: Duration = Duration::from_secs(2);
 
 impl AppState {
     /// State over `store` with no auth, no conductor and no ring: enough for
     /// version documents and record reads. Add the rest with the `with_*`
     /// methods.
     pub fn new(store: DynStore, public_url: Option<String>) -> Self {
-        Self { inner: Arc::new(Inner { public_url, store, auth: Auth::noauth(), ring: None, deploy: None }) }
+        let inner = Inner {
+            public_url,
+            store,
+            auth: Auth::noauth(),
+            ring: None,
+            deploy: None,
+            nodes: None,
+            reservations: None,
+            last_write: Arc::new(AtomicI64::new(0)),
+        };
+        Self { inner: Arc::new(inner) }
     }
 
     /// Everything a serving gateway needs: follows the conductors' ring and
@@ -81,9 +108,31 @@ impl AppState {
             ServiceClient::discover(store.clone(), ferric_mesh::ServiceKind::Deploy, Default::default())
                 .await
                 .map_err(|e| e.to_string())?;
-        Ok(Self {
-            inner: Arc::new(Inner { public_url, store, auth, ring: Some(ring), deploy: Some(deploy) }),
-        })
+        let nodes = PrefixView::follow(
+            store.clone(),
+            &ferric_store::records::Collection::<ferric_catalog::NodeRecord>::prefix(),
+            nodes::view::decode,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let reservations = PrefixView::follow(
+            store.clone(),
+            ferric_store::lock::LOCK_PREFIX,
+            nodes::view::decode_reservation,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let inner = Inner {
+            public_url,
+            store,
+            auth,
+            ring: Some(ring),
+            deploy: Some(deploy),
+            nodes: Some(nodes),
+            reservations: Some(reservations),
+            last_write: Arc::new(AtomicI64::new(0)),
+        };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     fn with(&self, change: impl FnOnce(&mut Inner)) -> Self {
@@ -141,6 +190,39 @@ impl AppState {
                 "No valid host was found. Reason: No conductor service registered which supports driver {driver} for conductor group \"{group}\". Ensure the driver is valid and enabled."
             ))),
         }
+    }
+
+    /// Records that this gateway wrote a node at `revision`.
+    pub fn wrote(&self, revision: i64) {
+        self.inner.last_write.fetch_max(revision, Ordering::AcqRel);
+    }
+
+    /// Records a node write whose revision the store did not return (a delete).
+    pub async fn wrote_now(&self) {
+        if let Ok(revision) = self.inner.store.current_revision().await {
+            self.wrote(revision);
+        }
+    }
+
+    /// Every node and every reservation, at least as new as this gateway's
+    /// last node write: from the views when they keep up, else from the store.
+    pub async fn node_snapshot(&self) -> Result<(Vec<Arc<CachedNode>>, HashMap<String, String>), ApiError> {
+        let fence = self.inner.last_write.load(Ordering::Acquire);
+        if let (Some(nodes), Some(reservations)) = (&self.inner.nodes, &self.inner.reservations) {
+            match nodes.wait_for(fence, VIEW_FENCE).await {
+                Ok(()) => {
+                    return Ok((nodes.snapshot(), nodes::view::reservations(&reservations.snapshot())));
+                }
+                Err(error) => tracing::warn!(%error, fence, "node view lags; reading the store"),
+            }
+        }
+        let reservations = nodes::lookup::reservations(self).await?;
+        let mut out = Vec::new();
+        for stored in nodes::lookup::all(self).await? {
+            let json = nodes::view::node_json(&stored.record)?;
+            out.push(Arc::new(CachedNode { stored, json }));
+        }
+        Ok((out, reservations))
     }
 
     /// The ring of live conductors, when followed.

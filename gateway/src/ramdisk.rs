@@ -34,7 +34,11 @@ pub struct LookupQuery {
     node_uuid: Option<String>,
 }
 
-async fn lookup(State(state): State<AppState>, ctx: Ctx, Query(query): Query<LookupQuery>) -> Result<Json<Value>, ApiError> {
+async fn lookup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<LookupQuery>,
+) -> Result<Json<Value>, ApiError> {
     ctx.require(RAMDISK)?;
     let addresses: Vec<String> = query
         .addresses
@@ -51,13 +55,17 @@ async fn lookup(State(state): State<AppState>, ctx: Ctx, Query(query): Query<Loo
     let response = state.deploy()?.lookup(request).await?.into_inner();
     let uuid = response.node.map(|n| n.uuid).unwrap_or_default();
     let mut node = match response.node_fields {
-        Some(fields) => ferric_proto::json::json_from_struct(fields).map_err(|e| ApiError::internal(e.to_string()))?,
+        Some(fields) => {
+            ferric_proto::json::json_from_struct(fields).map_err(|e| ApiError::internal(e.to_string()))?
+        }
         None => Map::new(),
     };
     node.insert("uuid".into(), Value::String(uuid.clone()));
     node.insert("links".into(), self_and_bookmark(&ctx.base, &format!("nodes/{uuid}")));
     let config = match response.config {
-        Some(config) => ferric_proto::json::json_from_struct(config).map_err(|e| ApiError::internal(e.to_string()))?,
+        Some(config) => {
+            ferric_proto::json::json_from_struct(config).map_err(|e| ApiError::internal(e.to_string()))?
+        }
         None => Map::new(),
     };
     let mut body = Map::new();
@@ -79,7 +87,9 @@ async fn heartbeat(
     ctx.require(RAMDISK)?;
     let callback_url = text(&body, "callback_url");
     if callback_url.is_empty() {
-        return Err(ApiError::bad_request("Invalid input for field/attribute callback_url. Value: None. Mandatory field missing."));
+        return Err(ApiError::bad_request(
+            "Invalid input for field/attribute callback_url. Value: None. Mandatory field missing.",
+        ));
     }
     let uuid = match uuid::Uuid::parse_str(&node) {
         Ok(uuid) => uuid.to_string(),

@@ -80,10 +80,23 @@ pub fn render(
     base: &str,
     place: Place<'_>,
 ) -> Value {
+    render_with(resource, |name| record.get(name).cloned(), version, selection, base, place)
+}
+
+/// [`render`] over a field lookup, for resources whose JSON is partly cached
+/// and partly derived per request (a node's `reservation` and `conductor`).
+pub fn render_with(
+    resource: Resource,
+    field: impl Fn(&str) -> Option<Value>,
+    version: Version,
+    selection: &Selection,
+    base: &str,
+    place: Place<'_>,
+) -> Value {
     let mut out = Map::new();
     let push = |out: &mut Map<String, Value>, name: &str| {
-        if let Some(value) = record.get(name) {
-            out.insert(name.to_owned(), value.clone());
+        if let Some(value) = field(name) {
+            out.insert(name.to_owned(), value);
         }
     };
     match selection {

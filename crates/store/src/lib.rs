@@ -13,6 +13,9 @@
 //! secondary keys, exclusive/shared locks tied to a lease — are built once in
 //! [`records`] and [`lock`] on top of the primitive trait, never per backend.
 //!
+//! [`view`] keeps an in-memory copy of a prefix current by watching it, for
+//! readers that list often (the gateway's node list).
+//!
 //! Architecture invariant: only this crate knows etcd or redb exist.
 
 pub mod embedded;
@@ -22,6 +25,7 @@ pub mod lock;
 pub mod records;
 mod types;
 mod validate;
+pub mod view;
 
 pub use error::StoreError;
 pub use types::*;

@@ -311,7 +311,8 @@ async fn maintenance(
         }
         node.updated_at = Some(Utc::now());
         match lookup::nodes(state).update(&node, stored.mod_revision).await {
-            Ok(_) => {
+            Ok(updated) => {
+                state.wrote(updated.mod_revision);
                 tracing::info!(node = %node.uuid, maintenance = on, "maintenance changed");
                 return Ok(StatusCode::ACCEPTED);
             }

@@ -9,7 +9,7 @@ use ferric_catalog::NodeRecord;
 use ferric_model::hardware::{HardwareType, InterfaceKind};
 use ferric_model::microversion::fields::Resource;
 use ferric_model::validate::check_node_name;
-use ferric_model::{Node, ProvisionState, SecretPolicy, Version};
+use ferric_model::{Node, ProvisionState, Version};
 use ferric_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -21,7 +21,7 @@ use crate::body::{JsonBody, JsonObject};
 use crate::ctx::Ctx;
 use crate::links::next_page;
 use crate::list::{PageQuery, Row, cut};
-use crate::render::{Place, Selection, render, to_map};
+use crate::render::{Selection, to_map};
 use crate::{ApiError, AppState};
 
 /// Node fields Ironic refuses to sort by (JSON blobs).
@@ -47,22 +47,14 @@ const PATCH_ATTEMPTS: usize = 3;
 /// Renders a node for the client: secrets masked, states as the version knows
 /// them, fields per `selection`.
 pub fn render_node(ctx: &Ctx, node: &Node, selection: &Selection) -> Result<Value, ApiError> {
-    let masked = node.masked(SecretPolicy::MASK_ALL);
-    let mut map = to_map(&masked)?;
-    for key in ["provision_state", "target_provision_state"] {
-        if let Some(Value::String(text)) = map.get(key)
-            && let Ok(state) = text.parse::<ProvisionState>()
-        {
-            map.insert(key.to_owned(), state.api_value(ctx.version).map_or(Value::Null, Value::from));
-        }
-    }
-    Ok(render(
-        Resource::Node,
-        &map,
-        ctx.version,
+    let json = super::view::node_json(node)?;
+    Ok(super::view::render_json(
+        ctx,
+        &node.uuid,
+        &json,
+        node.reservation.as_deref(),
+        node.conductor.as_deref(),
         selection,
-        &ctx.base,
-        Place { path: &format!("nodes/{}", node.uuid) },
     ))
 }
 
@@ -137,22 +129,44 @@ async fn list_nodes(
     }
     let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), detail)?;
     let filters = query.filters.validate(ctx.version)?;
-    let reservations = lookup::reservations(state).await?;
-    let mut rows = Vec::new();
-    for stored in lookup::all(state).await? {
-        let mut node = stored.record;
-        node.reservation = reservations.get(&node.uuid.to_string()).cloned();
-        node.conductor = state.conductor_of(&node).await;
-        if !filters.matches(&node) {
+    let (nodes, reservations) = state.node_snapshot().await?;
+    let ring = state.ring();
+    let mut rows = Vec::with_capacity(nodes.len());
+    for cached in nodes {
+        let node = &cached.stored.record;
+        let uuid = node.uuid.to_string();
+        let conductor = ring
+            .as_ref()
+            .and_then(|r| r.owner_of(&uuid, &node.conductor_group, &node.driver).map(str::to_owned));
+        if !filters.matches(node, conductor.as_deref()) {
             continue;
         }
-        let sort_value = page.sort_value(&node.0);
-        rows.push(Row { uuid: node.uuid.to_string(), order: stored.create_revision, sort_value, item: node });
+        let sort_value = match page.sort_key.as_str() {
+            "id" => None,
+            "reservation" => reservations.get(&uuid).cloned().map(Value::from),
+            "conductor" => conductor.clone().map(Value::from),
+            key => cached.json.get(key).cloned(),
+        };
+        let order = cached.stored.create_revision;
+        rows.push(Row { uuid, order, sort_value, item: (cached, conductor) });
     }
     let kept = cut(rows, &page, lookup::not_found)?;
     let last = kept.last().map(|row| row.uuid.clone()).unwrap_or_default();
-    let out =
-        kept.iter().map(|row| render_node(ctx, &row.item, &selection)).collect::<Result<Vec<_>, _>>()?;
+    let out: Vec<Value> = kept
+        .iter()
+        .map(|row| {
+            let (cached, conductor) = &row.item;
+            let reservation = reservations.get(&row.uuid).map(String::as_str);
+            super::view::render_json(
+                ctx,
+                &cached.stored.record.uuid,
+                &cached.json,
+                reservation,
+                conductor.as_deref(),
+                &selection,
+            )
+        })
+        .collect();
     let mut body = Map::new();
     let next = (out.len() == page.limit).then(|| {
         let mut args: Vec<(&str, String)> = Vec::new();
@@ -206,6 +220,7 @@ pub async fn create(
     let node: Node = serde_json::from_value(Value::Object(doc))
         .map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
     let created = lookup::nodes(&state).create(&NodeRecord(node)).await.map_err(|e| unique_error(e, uuid))?;
+    state.wrote(created.mod_revision);
     tracing::info!(node = %uuid, driver = %created.record.driver, "node enrolled");
     let mut node = created.record;
     lookup::decorate(&state, &mut node).await?;
@@ -415,7 +430,10 @@ async fn apply_patch(
     node.reservation = None;
     node.conductor = None;
     match lookup::nodes(state).update(&NodeRecord(node), stored.mod_revision).await {
-        Ok(updated) => Ok(updated.record),
+        Ok(updated) => {
+            state.wrote(updated.mod_revision);
+            Ok(updated.record)
+        }
         Err(StoreError::Conflict(_)) => Err(PatchError::Raced),
         Err(error) => Err(unique_error(error, original.uuid).into()),
     }
@@ -447,6 +465,7 @@ pub async fn delete(
         .delete(&node.uuid.to_string(), Some(stored.mod_revision))
         .await
         .map_err(|e| unique_error(e, node.uuid))?;
+    state.wrote_now().await;
     tracing::info!(node = %node.uuid, "node deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -127,7 +127,7 @@ impl NodeFilters {
 
 impl Matcher {
     /// Whether `node` passes every filter given.
-    pub fn matches(&self, node: &Node) -> bool {
+    pub fn matches(&self, node: &Node, conductor: Option<&str>) -> bool {
         fn eq(want: &Option<String>, have: Option<&str>) -> bool {
             want.as_deref().is_none_or(|w| have == Some(w))
         }
@@ -144,7 +144,7 @@ impl Matcher {
             && eq(&self.driver, Some(&node.driver))
             && eq(&self.resource_class, node.resource_class.as_deref())
             && eq(&self.conductor_group, Some(&node.conductor_group))
-            && eq(&self.conductor, node.conductor.as_deref())
+            && eq(&self.conductor, conductor)
             && self.fault.as_deref().is_none_or(|f| node.fault.as_deref() == Some(f))
             && eq(&self.owner, node.owner.as_deref())
             && eq(&self.lessee, node.lessee.as_deref())

@@ -48,17 +48,8 @@ pub async fn decorate(state: &AppState, node: &mut NodeRecord) -> Result<(), Api
 
 /// Every node's reservation, read in one range instead of one read per node.
 pub async fn reservations(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    // Lock names are escaped path segments: `nodes/<uuid>` is `nodes%2F<uuid>`.
-    let prefix = format!("{LOCK_PREFIX}nodes%2F");
-    let page = state.store().range(RangeRequest::prefix(&prefix)).await?;
-    Ok(page
-        .kvs
-        .into_iter()
-        .filter_map(|kv| {
-            let uuid = kv.key.strip_prefix(&prefix)?.strip_suffix("/exclusive")?.to_owned();
-            Some((uuid, String::from_utf8(kv.value).ok()?))
-        })
-        .collect())
+    let page = state.store().range(RangeRequest::prefix(LOCK_PREFIX)).await?;
+    Ok(page.kvs.iter().filter_map(super::view::decode_reservation).collect())
 }
 
 /// Every node record, in creation order.

@@ -16,6 +16,7 @@ pub mod filters;
 pub mod input;
 pub mod lookup;
 pub mod traits;
+pub mod view;
 
 use axum::Router;
 use axum::routing::{get, put};

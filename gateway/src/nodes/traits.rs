@@ -138,7 +138,10 @@ async fn change(
         }
         node.updated_at = Some(Utc::now());
         match lookup::nodes(state).update(&node, stored.mod_revision).await {
-            Ok(_) => return Ok(()),
+            Ok(updated) => {
+                state.wrote(updated.mod_revision);
+                return Ok(());
+            }
             Err(StoreError::Conflict(_)) => continue,
             Err(error) => return Err(error.into()),
         }

@@ -9,6 +9,7 @@ mod embedded_restart;
 mod etcd_outage;
 mod locks;
 mod records;
+mod views;
 
 /// Instantiates every case of the shared suites as a test in module `$backend`
 /// (`embedded::conformance::watch_from_now`, ...), each on a fresh backend made by
@@ -46,6 +47,10 @@ macro_rules! conformance_suite {
                 shared_holders_coexist,
                 locks_die_with_their_lease,
                 racing_lockers_one_winner,
+            );
+            conformance_suite!(@module $make; views:
+                view_follows_puts_and_deletes,
+                view_wait_times_out_for_a_revision_never_written,
             );
         }
     };
