@@ -4,5 +4,17 @@ set -euo pipefail
 target="${1:-store}"
 case "$target" in
   store) cargo run --release -q -p ferric-store --bin store-bench ;;
-  *) echo "unknown bench target: $target (known: store)" >&2; exit 2 ;;
+  # Status queries against 100 ipmi_sim BMCs: async pooled RMCP+ vs forking ipmitool.
+  power) cargo run --release -q -p ferric-power --example power-bench ;;
+  # Image serving vs nginx (1, 16, 64 clients) and fetch+verify vs curl | sha256sum.
+  imagecache)
+    "$(dirname "$0")/install-deps.sh" bench
+    cargo run --release -q -p ferric-imagecache --bin imagecache-tool -- bench ;;
+  # 1000 fake-hardware nodes manageable -> available -> active through the REST API
+  # of one all-in-one process on the embedded store (Ironic: 13 s for 100).
+  deploy)
+    cargo build --release -q -p ferric
+    cargo run --release -q -p ferric-deploy --bin deploy-bench -- \
+      --ferric "${CARGO_TARGET_DIR:-target}/release/ferric" --nodes "${NODES:-1000}" ;;
+  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy)" >&2; exit 2 ;;
 esac

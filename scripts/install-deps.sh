@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs, only when missing, what Ferric needs to build (`build`) or to run its
-# tests against real peers (`test`). Idempotent and quiet when all is present, so
-# `just test` can call it every time.
+# Installs, only when missing, what Ferric needs to build (`build`), to run its
+# tests against real peers (`test`), or the benchmarks' reference servers
+# (`bench`). Idempotent and quiet when all is present, so `just test` can call it
+# every time.
 set -euo pipefail
 
 mode="${1:-test}"
@@ -24,6 +25,15 @@ if [ "$mode" = test ]; then
   # power service did to it.
   need ipmi_sim openipmi
   need ipmitool ipmitool
+  # qemu-img: the image cache converts qcow2 to raw and reads virtual sizes.
+  need qemu-img qemu-utils
+fi
+
+if [ "$mode" = bench ]; then
+  # `just bench imagecache` compares with nginx serving, and curl | sha256sum.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
+  need curl curl
+  need qemu-img qemu-utils
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then

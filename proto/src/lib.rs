@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod convert;
 pub mod json;
 mod redact;
 

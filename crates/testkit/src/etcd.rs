@@ -75,7 +75,9 @@ impl Member {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", etcd_binary().display())))?;
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot start {}: {e}", etcd_binary().display()))
+            })?;
         self.child = Some(child);
         Ok(())
     }
@@ -142,7 +144,8 @@ impl EtcdCluster {
         }
         let cluster = Self { members, _dir: dir };
         for member in &cluster.members {
-            let what = format!("etcd member {} to become healthy; its log:\n{}", member.spec.name, member.log());
+            let what =
+                format!("etcd member {} to become healthy; its log:\n{}", member.spec.name, member.log());
             wait_healthy(&member.spec.client_url(), &what).await;
         }
         Ok(cluster)
