@@ -19,9 +19,9 @@ run *ARGS: deps-build
 test: deps-test
     cargo nextest run --workspace --no-fail-fast
 
-# Benchmarks: `just bench store` (more targets as they land).
-bench target="store": deps-test
-    scripts/bench.sh {{target}}
+# Benchmarks: `just bench store|power|imagecache|deploy|api [ARGS]`.
+bench target="store" *ARGS: deps-test
+    scripts/bench.sh {{target}} {{ARGS}}
 
 # Format all code.
 fmt:

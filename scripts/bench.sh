@@ -16,5 +16,8 @@ case "$target" in
     cargo build --release -q -p ferric
     cargo run --release -q -p ferric-deploy --bin deploy-bench -- \
       --ferric "${CARGO_TARGET_DIR:-target}/release/ferric" --nodes "${NODES:-1000}" ;;
-  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy)" >&2; exit 2 ;;
+  # Ironic's anchor benchmark (create, list, detail, state flows, RSS) against
+  # a release all-in-one; extra arguments go to bench.py (e.g. --runs 1).
+  api) shift; "$(dirname "$0")/bench-api.sh" "$@" ;;
+  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy, api)" >&2; exit 2 ;;
 esac

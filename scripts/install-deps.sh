@@ -30,6 +30,8 @@ if [ "$mode" = test ]; then
 fi
 
 if [ "$mode" = bench ]; then
+  # `just bench api` drives the REST API with wrk, as Ironic's anchor was.
+  need wrk wrk
   # `just bench imagecache` compares with nginx serving, and curl | sha256sum.
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
   need curl curl

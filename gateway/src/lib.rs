@@ -12,11 +12,15 @@
 //! - [`ctx`], [`body`], [`render`], [`list`], [`links`]: request context, JSON
 //!   bodies, response shaping, paging and links shared by every resource.
 //! - [`root`]: the version documents at `/` and `/v1`.
-//! - Resources: [`nodes`], [`ports`], [`drivers`], [`conductors`]; the agent's
+//! - [`collection`]: paging, patching and creating, shared by record resources.
+//! - Resources: [`nodes`], [`ports`], [`portgroups`], [`chassis`], [`drivers`],
+//!   [`conductors`]; the agent's
 //!   [`ramdisk`] endpoints (lookup, heartbeat).
 
 pub mod auth;
 pub mod body;
+pub mod chassis;
+pub mod collection;
 pub mod conductors;
 pub mod ctx;
 pub mod drivers;
@@ -24,6 +28,7 @@ pub mod error;
 pub mod links;
 pub mod list;
 pub mod nodes;
+pub mod portgroups;
 pub mod ports;
 pub mod ramdisk;
 pub mod render;
@@ -251,6 +256,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/", get(root::v1))
         .merge(nodes::routes())
         .merge(ports::routes())
+        .merge(portgroups::routes())
+        .merge(chassis::routes())
         .merge(drivers::routes())
         .merge(conductors::routes())
         .merge(ramdisk::routes())

@@ -110,3 +110,86 @@ async fn conductors_are_listed_from_membership() {
     assert_eq!(old.status, StatusCode::NOT_FOUND);
     assert_eq!(old.fault(), "The API is not supported for this version");
 }
+
+#[tokio::test]
+async fn portgroups_group_ports_and_guard_their_deletion() {
+    let api = Api::start().await;
+    let node = api
+        .latest(Method::POST, "/v1/nodes", Some(json!({"name": "bonded", "driver": "fake-hardware"})))
+        .await
+        .body;
+    let group = api
+        .latest(Method::POST, "/v1/portgroups", Some(json!({"node_uuid": "bonded", "name": "bond0", "address": "52:54:00:AA:00:01", "mode": "802.3ad"})))
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:?}", group.body);
+    assert_eq!(group.body["address"], "52:54:00:aa:00:01");
+    assert_eq!(group.body["node_uuid"], node["uuid"]);
+    let port = api
+        .latest(
+            Method::POST,
+            "/v1/ports",
+            Some(
+                json!({"node_uuid": node["uuid"], "address": "52:54:00:aa:00:02", "portgroup_uuid": "bond0"}),
+            ),
+        )
+        .await;
+    assert_eq!(port.status, StatusCode::CREATED, "{:?}", port.body);
+    assert_eq!(port.body["portgroup_uuid"], group.body["uuid"]);
+    let members = api.latest(Method::GET, "/v1/portgroups/bond0/ports", None).await;
+    assert_eq!(members.body["ports"].as_array().unwrap().len(), 1);
+    let of_node = api.latest(Method::GET, "/v1/nodes/bonded/portgroups", None).await;
+    assert_eq!(of_node.body["portgroups"][0]["name"], "bond0");
+    assert_eq!(
+        api.call(Method::GET, "/v1/portgroups", Some("1.22"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let dup = api
+        .latest(Method::POST, "/v1/portgroups", Some(json!({"node_uuid": "bonded", "name": "bond0"})))
+        .await;
+    assert_eq!(dup.fault(), "A portgroup with name bond0 already exists.");
+    let busy = api.latest(Method::DELETE, "/v1/portgroups/bond0", None).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    let port_uuid = port.body["uuid"].as_str().unwrap();
+    api.latest(Method::DELETE, &format!("/v1/ports/{port_uuid}"), None).await;
+    assert_eq!(api.latest(Method::DELETE, "/v1/portgroups/bond0", None).await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn chassis_hold_nodes() {
+    let api = Api::start().await;
+    let chassis = api.latest(Method::POST, "/v1/chassis", Some(json!({"description": "rack 4"}))).await;
+    assert_eq!(chassis.status, StatusCode::CREATED);
+    let uuid = chassis.body["uuid"].as_str().unwrap();
+    assert_eq!(
+        chassis.body["nodes"][0]["href"],
+        format!("http://127.0.0.1:6385/v1/chassis/{uuid}/nodes").as_str()
+    );
+    let node = api
+        .latest(Method::POST, "/v1/nodes", Some(json!({"driver": "fake-hardware", "chassis_uuid": uuid})))
+        .await;
+    assert_eq!(node.status, StatusCode::CREATED);
+    let missing = api
+        .latest(
+            Method::POST,
+            "/v1/nodes",
+            Some(json!({"driver": "fake-hardware", "chassis_uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123"})),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let nodes = api.latest(Method::GET, &format!("/v1/chassis/{uuid}/nodes"), None).await;
+    assert_eq!(nodes.body["nodes"].as_array().unwrap().len(), 1);
+    let patched = api
+        .latest(
+            Method::PATCH,
+            &format!("/v1/chassis/{uuid}"),
+            Some(json!([{"op": "replace", "path": "/description", "value": "rack 5"}])),
+        )
+        .await;
+    assert_eq!(patched.body["description"], "rack 5");
+    assert_eq!(
+        api.latest(Method::DELETE, &format!("/v1/chassis/{uuid}"), None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let listed = api.latest(Method::GET, "/v1/chassis", None).await;
+    assert_eq!(sorted_keys(&listed.body["chassis"][0]), ["description", "links", "uuid"]);
+}

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::Utc;
 use ferric_catalog::NodeRecord;
 use ferric_model::hardware::{HardwareType, InterfaceKind};
@@ -18,9 +18,9 @@ use super::filters::NodeFilters;
 use super::input::{self, PATCH_ALLOWED};
 use super::lookup::{self, StoredNode};
 use crate::body::{JsonBody, JsonObject};
+use crate::collection::{created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
-use crate::links::next_page;
-use crate::list::{PageQuery, Row, cut};
+use crate::list::{PageQuery, Row};
 use crate::render::{Selection, to_map};
 use crate::{ApiError, AppState};
 
@@ -104,6 +104,19 @@ pub async fn list(
     list_nodes(&state, &ctx, query, detail, "nodes").await
 }
 
+/// `GET /v1/chassis/{chassis}/nodes`
+pub async fn chassis_nodes(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(chassis): Path<String>,
+    Query(mut query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let chassis = crate::chassis::find(&state, &chassis).await?.record.uuid;
+    query.filters.chassis_uuid = Some(chassis.to_string());
+    let detail = query.detail.as_deref().and_then(input::parse_bool).unwrap_or(false);
+    list_nodes(&state, &ctx, query, detail, &format!("chassis/{chassis}/nodes")).await
+}
+
 /// `GET /v1/nodes/detail`
 pub async fn list_detail(
     State(state): State<AppState>,
@@ -150,41 +163,18 @@ async fn list_nodes(
         let order = cached.stored.create_revision;
         rows.push(Row { uuid, order, sort_value, item: (cached, conductor) });
     }
-    let kept = cut(rows, &page, lookup::not_found)?;
-    let last = kept.last().map(|row| row.uuid.clone()).unwrap_or_default();
-    let out: Vec<Value> = kept
-        .iter()
-        .map(|row| {
-            let (cached, conductor) = &row.item;
-            let reservation = reservations.get(&row.uuid).map(String::as_str);
-            super::view::render_json(
-                ctx,
-                &cached.stored.record.uuid,
-                &cached.json,
-                reservation,
-                conductor.as_deref(),
-                &selection,
-            )
-        })
-        .collect();
-    let mut body = Map::new();
-    let next = (out.len() == page.limit).then(|| {
-        let mut args: Vec<(&str, String)> = Vec::new();
-        if let Some(fields) = &query.fields {
-            args.push(("fields", fields.clone()));
-        }
-        if detail && resource_path == "nodes" {
-            args.push(("detail", "True".to_owned()));
-        }
-        args.push(("sort_key", page.sort_key.clone()));
-        args.push(("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned()));
-        next_page(&ctx.base, resource_path, &args, page.limit, &last)
-    });
-    body.insert("nodes".to_owned(), Value::Array(out));
-    if let Some(next) = next {
-        body.insert("next".to_owned(), Value::String(next));
+    let mut args: Vec<(&str, String)> = Vec::new();
+    if let Some(fields) = &query.fields {
+        args.push(("fields", fields.clone()));
     }
-    Ok(Json(Value::Object(body)))
+    if detail && resource_path == "nodes" {
+        args.push(("detail", "True".to_owned()));
+    }
+    page_body(ctx, "nodes", rows, &page, resource_path, args, lookup::not_found, |(cached, conductor)| {
+        let uuid = cached.stored.record.uuid;
+        let reservation = reservations.get(&uuid.to_string()).map(String::as_str);
+        Ok(super::view::render_json(ctx, &uuid, &cached.json, reservation, conductor.as_deref(), &selection))
+    })
 }
 
 /// `POST /v1/nodes`
@@ -201,11 +191,10 @@ pub async fn create(
         check_node_name(name, ctx.version)
             .map_err(|e| ApiError::fault(status(e.http_status()), e.to_string()))?;
     }
-    let uuid = match body.get("uuid").and_then(Value::as_str) {
-        Some(text) => uuid::Uuid::parse_str(text)
-            .map_err(|_| ApiError::bad_request(format!("Expected a UUID but received {text}.")))?,
-        None => uuid::Uuid::new_v4(),
-    };
+    if let Some(Value::String(chassis)) = body.get("chassis_uuid") {
+        crate::chassis::find(&state, chassis).await?;
+    }
+    let uuid = new_uuid(&body)?;
     let fresh = Node::new(uuid, driver, Utc::now(), ProvisionState::initial(ctx.version));
     let mut doc = to_map(&fresh)?;
     for (key, value) in body {
@@ -219,18 +208,12 @@ pub async fn create(
     fill_interfaces(&mut doc, hardware, &[])?;
     let node: Node = serde_json::from_value(Value::Object(doc))
         .map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;
-    let created = lookup::nodes(&state).create(&NodeRecord(node)).await.map_err(|e| unique_error(e, uuid))?;
-    state.wrote(created.mod_revision);
-    tracing::info!(node = %uuid, driver = %created.record.driver, "node enrolled");
-    let mut node = created.record;
+    let stored = lookup::nodes(&state).create(&NodeRecord(node)).await.map_err(|e| unique_error(e, uuid))?;
+    state.wrote(stored.mod_revision);
+    tracing::info!(node = %uuid, driver = %stored.record.driver, "node enrolled");
+    let mut node = stored.record;
     lookup::decorate(&state, &mut node).await?;
-    let rendered = render_node(&ctx, &node, &Selection::All)?;
-    let location = format!("{}/v1/nodes/{uuid}", ctx.base);
-    let mut response = (StatusCode::CREATED, Json(rendered)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(created(&ctx, &format!("nodes/{uuid}"), render_node(&ctx, &node, &Selection::All)?))
 }
 
 /// Sets each interface the node does not name to the hardware type's default
@@ -334,34 +317,13 @@ impl From<ApiError> for PatchError {
 
 /// The root fields a patch touches; refuses paths outside [`PATCH_ALLOWED`].
 fn check_patch_paths(body: &Value, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
-    let Value::Array(operations) = body else {
-        return Err(ApiError::bad_request("Invalid patch: a JSON Patch is a list of operations."));
-    };
-    if operations.is_empty() {
-        return Err(ApiError::bad_request("Patch is empty."));
-    }
-    let mut roots = Vec::new();
-    for operation in operations {
-        let path = operation
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::bad_request("Invalid patch: each operation needs a 'path'."))?;
-        let root = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-        if !PATCH_ALLOWED.contains(&root) {
-            return Err(ApiError::bad_request(format!(
-                "Cannot patch {path}. Only the following can be updated: {}",
-                PATCH_ALLOWED.join(", ")
-            )));
-        }
+    let roots = patch_roots(body, PATCH_ALLOWED)?;
+    for root in &roots {
         if let Some(since) = ferric_model::microversion::fields::field_min_version(Resource::Node, root)
             && ctx.version < since
         {
-            return Err(ApiError::fault(
-                StatusCode::NOT_ACCEPTABLE,
-                format!("Field {root} is not available before API version {since}."),
-            ));
+            return Err(ApiError::fault(StatusCode::NOT_ACCEPTABLE, "Request not acceptable."));
         }
-        roots.push(root.to_owned());
     }
     Ok(roots)
 }
@@ -423,6 +385,11 @@ async fn apply_patch(
         check_node_name(name, ctx.version).map_err(|e| {
             ApiError::fault(status(e.http_status()), e.update_message(&original.uuid.to_string()))
         })?;
+    }
+    if let Some(Value::String(chassis)) = map.get("chassis_uuid")
+        && original.chassis_uuid.map(|c| c.to_string()).as_deref() != Some(chassis.as_str())
+    {
+        crate::chassis::find(state, chassis).await?;
     }
     let mut node: Node = serde_json::from_value(Value::Object(map))
         .map_err(|e| ApiError::bad_request(format!("Invalid node: {e}")))?;

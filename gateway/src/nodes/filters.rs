@@ -29,7 +29,8 @@ pub struct NodeFilters {
     include_children: Option<String>,
     instance_uuid: Option<String>,
     instance_name: Option<String>,
-    chassis_uuid: Option<String>,
+    /// Set by `/v1/chassis/{chassis}/nodes` as well as by the query.
+    pub(crate) chassis_uuid: Option<String>,
 }
 
 /// Validated filters.

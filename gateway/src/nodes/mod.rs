@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/nodes", get(crud::list).post(crud::create))
         .route("/v1/nodes/detail", get(crud::list_detail))
+        .route("/v1/chassis/{chassis}/nodes", get(crud::chassis_nodes))
         .route("/v1/nodes/{node}", get(crud::show).patch(crud::patch).delete(crud::delete))
         .route("/v1/nodes/{node}/states", get(actions::states))
         .route("/v1/nodes/{node}/states/provision", put(actions::provision))

@@ -1,0 +1,277 @@
+//! `/v1/portgroups` (1.23): bonded ports of a node.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use ferric_catalog::{PortRecord, PortgroupRecord};
+use ferric_model::microversion::fields::Resource;
+use ferric_model::validate::normalize_mac;
+use ferric_model::{Portgroup, Version};
+use ferric_store::StoreError;
+use ferric_store::records::{Collection, Versioned};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::body::{JsonBody, JsonObject};
+use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::ctx::Ctx;
+use crate::list::PageQuery;
+use crate::nodes::lookup;
+use crate::render::{Place, Selection, render, to_map};
+use crate::{ApiError, AppState};
+
+/// Portgroups appear at 1.23.
+const PORTGROUPS: Version = Version::new(1, 23);
+
+/// Fields a portgroup create may carry.
+const CREATE_KEYS: &[&str] = &[
+    "address",
+    "node_uuid",
+    "extra",
+    "mode",
+    "name",
+    "properties",
+    "standalone_ports_supported",
+    "physical_network",
+    "category",
+    "uuid",
+];
+
+/// Fields a portgroup patch may change.
+const PATCH_ALLOWED: &[&str] = &[
+    "address",
+    "node_uuid",
+    "extra",
+    "mode",
+    "name",
+    "properties",
+    "standalone_ports_supported",
+    "physical_network",
+    "category",
+];
+
+/// Every `/v1/portgroups` route, plus the node's portgroups sub-resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/portgroups", get(list).post(create))
+        .route("/v1/portgroups/detail", get(list_detail))
+        .route("/v1/portgroups/{portgroup}", get(show).patch(patch).delete(delete))
+        .route("/v1/nodes/{node}/portgroups", get(node_portgroups))
+}
+
+fn groups(state: &AppState) -> Collection<PortgroupRecord> {
+    Collection::new(state.store().clone())
+}
+
+fn not_found(ident: &str) -> ApiError {
+    ApiError::not_found_message(format!("Portgroup {ident} could not be found."))
+}
+
+fn render_group(ctx: &Ctx, group: &Portgroup, selection: &Selection) -> Result<Value, ApiError> {
+    let map = to_map(group)?;
+    let path = format!("portgroups/{}", group.uuid);
+    Ok(render(Resource::Portgroup, &map, ctx.version, selection, &ctx.base, Place { path: &path }))
+}
+
+/// Finds a portgroup by UUID, MAC address or name.
+pub async fn find(state: &AppState, ident: &str) -> Result<Versioned<PortgroupRecord>, ApiError> {
+    let found = if uuid::Uuid::parse_str(ident).is_ok() {
+        groups(state).get(&ident.to_lowercase()).await?
+    } else if let Ok(mac) = normalize_mac(ident) {
+        groups(state).get_by("address", &mac).await?
+    } else {
+        groups(state).get_by("name", ident).await?
+    };
+    found.ok_or_else(|| not_found(ident))
+}
+
+/// The arguments of a portgroup list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    fields: Option<String>,
+    detail: Option<String>,
+    node: Option<String>,
+    address: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    list_groups(&state, &ctx, query, detail, None, "portgroups").await
+}
+
+async fn list_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    list_groups(&state, &ctx, query, true, None, "portgroups/detail").await
+}
+
+async fn node_portgroups(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = lookup::find(&state, &ident, ctx.version).await?.record;
+    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    list_groups(&state, &ctx, query, detail, Some(node.uuid), &format!("nodes/{}/portgroups", node.uuid))
+        .await
+}
+
+async fn list_groups(
+    state: &AppState,
+    ctx: &Ctx,
+    query: ListQuery,
+    detail: bool,
+    node: Option<uuid::Uuid>,
+    resource_path: &str,
+) -> Result<Json<Value>, ApiError> {
+    ctx.require(PORTGROUPS)?;
+    let page = query.page.validate(&["extra", "properties", "internal_info"])?;
+    let selection = Selection::from_query(Resource::Portgroup, ctx.version, query.fields.as_deref(), detail)?;
+    let node = match (node, query.node.as_deref()) {
+        (Some(uuid), _) => Some(uuid),
+        (None, Some(ident)) => Some(lookup::find(state, ident, ctx.version).await?.record.uuid),
+        (None, None) => None,
+    };
+    let address = query.address.as_deref().map(str::to_lowercase);
+    let rows = collection::all::<PortgroupRecord>(state.store())
+        .await?
+        .into_iter()
+        .filter(|stored| {
+            node.is_none_or(|n| stored.record.node_uuid == n)
+                && address.as_deref().is_none_or(|a| stored.record.address.as_deref() == Some(a))
+        })
+        .map(|stored| collection::row(stored, &page))
+        .collect();
+    page_body(ctx, "portgroups", rows, &page, resource_path, Vec::new(), not_found, |group| {
+        render_group(ctx, group, &selection)
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ShowQuery {
+    fields: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Json<Value>, ApiError> {
+    ctx.require(PORTGROUPS)?;
+    let selection = Selection::for_show(Resource::Portgroup, ctx.version, query.fields.as_deref())?;
+    let group = find(&state, &ident).await?.record;
+    Ok(Json(render_group(&ctx, &group, &selection)?))
+}
+
+fn group_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
+    match error {
+        StoreError::UniqueViolation { index, value, .. } if index == "address" => {
+            ApiError::conflict(format!("A portgroup with MAC address {value} already exists."))
+        }
+        StoreError::UniqueViolation { index, value, .. } if index == "name" => {
+            ApiError::conflict(format!("A portgroup with name {value} already exists."))
+        }
+        StoreError::AlreadyExists(_) => {
+            ApiError::conflict(format!("A portgroup with UUID {uuid} already exists."))
+        }
+        other => other.into(),
+    }
+}
+
+/// Checks and normalises a portgroup document: an optional lower-cased MAC and
+/// a node that exists.
+async fn check_group_doc(state: &AppState, ctx: &Ctx, doc: &mut Map<String, Value>) -> Result<(), ApiError> {
+    if let Some(Value::String(address)) = doc.get("address") {
+        let mac = normalize_mac(address).map_err(|e| ApiError::bad_request(e.api_message("address")))?;
+        doc.insert("address".to_owned(), Value::String(mac));
+    }
+    match doc.get("node_uuid").cloned() {
+        Some(Value::String(ident)) => {
+            let node = lookup::find(state, &ident, ctx.version).await?.record;
+            doc.insert("node_uuid".to_owned(), Value::String(node.uuid.to_string()));
+            Ok(())
+        }
+        _ => Err(ApiError::bad_request(
+            "Invalid input for field/attribute node_uuid. Value: None. Mandatory field missing.",
+        )),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonObject(mut body): JsonObject,
+) -> Result<Response, ApiError> {
+    ctx.require(PORTGROUPS)?;
+    check_create_keys(&body, "portgroup", CREATE_KEYS)?;
+    check_group_doc(&state, &ctx, &mut body).await?;
+    let uuid = new_uuid(&body)?;
+    let node_uuid = body
+        .get("node_uuid")
+        .and_then(Value::as_str)
+        .and_then(|u| uuid::Uuid::parse_str(u).ok())
+        .unwrap_or_default();
+    let defaults = to_map(&Portgroup::new(uuid, node_uuid, Utc::now()))?;
+    let group: Portgroup = collection::merge(defaults, body, &["uuid"], "portgroup")?;
+    let stored = groups(&state).create(&PortgroupRecord(group)).await.map_err(|e| group_error(e, uuid))?;
+    tracing::info!(portgroup = %uuid, node = %node_uuid, "portgroup created");
+    Ok(created(&ctx, &format!("portgroups/{uuid}"), render_group(&ctx, &stored.record, &Selection::All)?))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    ctx.require(PORTGROUPS)?;
+    patch_roots(&body, PATCH_ALLOWED)?;
+    let patch = collection::parse_patch(body)?;
+    let stored = find(&state, &ident).await?;
+    let mut doc = collection::apply_patch(&stored.record.0, &patch)?;
+    check_group_doc(&state, &ctx, &mut doc).await?;
+    let mut group: Portgroup = serde_json::from_value(Value::Object(doc))
+        .map_err(|e| ApiError::bad_request(format!("Invalid portgroup: {e}")))?;
+    group.updated_at = Some(Utc::now());
+    let uuid = group.uuid;
+    let updated = groups(&state)
+        .update(&PortgroupRecord(group), stored.mod_revision)
+        .await
+        .map_err(|e| group_error(e, uuid))?;
+    Ok(Json(render_group(&ctx, &updated.record, &Selection::All)?))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    ctx.require(PORTGROUPS)?;
+    let stored = find(&state, &ident).await?;
+    let uuid = stored.record.uuid;
+    let members = collection::all::<PortRecord>(state.store()).await?;
+    if members.iter().any(|port| port.record.portgroup_uuid == Some(uuid)) {
+        return Err(ApiError::conflict(format!(
+            "Port group {uuid} contains ports. Ports must be removed before deletion."
+        )));
+    }
+    groups(&state)
+        .delete(&uuid.to_string(), Some(stored.mod_revision))
+        .await
+        .map_err(|e| group_error(e, uuid))?;
+    tracing::info!(portgroup = %uuid, "portgroup deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
