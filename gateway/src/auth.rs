@@ -142,7 +142,7 @@ impl Auth {
 /// authenticate, as Ironic allows) and the agent's lookup and heartbeat, which
 /// prove themselves with the agent token instead.
 fn is_public(method: &Method, path: &str) -> bool {
-    let discovery = matches!(path, "/" | "/v1" | "/v1/" | "/metrics");
+    let discovery = matches!(path, "/" | "/v1" | "/v1/" | "/v1/openapi.json" | "/metrics");
     let agent = path == "/v1/lookup" || (path.starts_with("/v1/heartbeat/") && method == Method::POST);
     discovery || agent
 }

@@ -3,8 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use ferric_catalog::ChassisRecord;
 use ferric_model::Chassis;
@@ -18,6 +17,7 @@ use crate::body::{JsonBody, JsonObject};
 use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
+use crate::openapi::{Body, Doc, Routes, Schema};
 use crate::render::{Place, Selection, render, to_map};
 use crate::{ApiError, AppState};
 
@@ -27,11 +27,14 @@ const CREATE_KEYS: &[&str] = &["description", "extra", "uuid"];
 const PATCH_ALLOWED: &[&str] = &["description", "extra"];
 
 /// The `/v1/chassis` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/chassis", get(list).post(create))
-        .route("/v1/chassis/detail", get(list_detail))
-        .route("/v1/chassis/{chassis}", get(show).patch(patch).delete(delete))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/chassis", list, Doc::list("List chassis", "chassis", "Chassis"))
+        .post("/v1/chassis", create, Doc::create("Create a chassis", "ChassisCreate", "Chassis"))
+        .get("/v1/chassis/detail", list_detail, Doc::list("List chassis in detail", "chassis", "Chassis"))
+        .get("/v1/chassis/{chassis}", show, Doc::show("Show a chassis", Schema::Ref("Chassis")))
+        .patch("/v1/chassis/{chassis}", patch, Doc::patch("Update a chassis", "Chassis"))
+        .delete("/v1/chassis/{chassis}", delete, Doc::action("Delete a chassis", Body::None, 204))
 }
 
 fn chassis(state: &AppState) -> Collection<ChassisRecord> {

@@ -1,8 +1,7 @@
 //! `/v1/conductors` (1.49): the deploy-service instances, live or lately dead.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferric_cluster::{ConductorRecord, get_conductor, list_conductors};
 use ferric_model::microversion::fields::Resource;
 use ferric_model::{Conductor, Version};
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ctx::Ctx;
+use crate::openapi::{Doc, Routes, Schema};
 use crate::render::{Place, Selection, render, to_map};
 use crate::{ApiError, AppState};
 
@@ -17,8 +17,10 @@ use crate::{ApiError, AppState};
 const CONDUCTORS: Version = Version::new(1, 49);
 
 /// The `/v1/conductors` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/conductors", get(list)).route("/v1/conductors/{hostname}", get(show))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/conductors", list, Doc::show("List conductors", Schema::List("conductors", "Conductor")))
+        .get("/v1/conductors/{hostname}", show, Doc::show("Show a conductor", Schema::Ref("Conductor")))
 }
 
 fn gate(ctx: &Ctx) -> Result<(), ApiError> {

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use ferric_model::Version;
 use ferric_model::hardware::{HardwareType, InterfaceKind, driver_properties};
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::ctx::Ctx;
 use crate::links::self_and_bookmark;
+use crate::openapi::{Doc, Routes, Schema};
 use crate::{ApiError, AppState};
 
 /// Driver details (interfaces) appear at 1.30.
@@ -21,12 +21,16 @@ const DYNAMIC_DETAILS: Version = Version::new(1, 30);
 const RAID: Version = Version::new(1, 12);
 
 /// The `/v1/drivers` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/drivers", get(list))
-        .route("/v1/drivers/{name}", get(show))
-        .route("/v1/drivers/{name}/properties", get(properties))
-        .route("/v1/drivers/{name}/raid/logical_disk_properties", get(raid_properties))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/drivers", list, Doc::show("List hardware types", Schema::List("drivers", "Driver")))
+        .get("/v1/drivers/{name}", show, Doc::show("Show a hardware type", Schema::Ref("Driver")))
+        .get("/v1/drivers/{name}/properties", properties, Doc::show("The driver_info a hardware type reads", Schema::Object))
+        .get(
+            "/v1/drivers/{name}/raid/logical_disk_properties",
+            raid_properties,
+            Doc::show("RAID logical disk properties", Schema::Object),
+        )
 }
 
 /// Hardware type → hostnames of the live conductors serving it, by name.

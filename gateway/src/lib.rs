@@ -12,6 +12,7 @@
 //! - [`ctx`], [`body`], [`render`], [`list`], [`links`]: request context, JSON
 //!   bodies, response shaping, paging and links shared by every resource.
 //! - [`root`]: the version documents at `/` and `/v1`.
+//! - [`openapi`]: the route registry and `/v1/openapi.json` built from it.
 //! - [`collection`]: paging, patching and creating, shared by record resources.
 //! - Resources: [`nodes`], [`ports`], [`portgroups`], [`chassis`], [`drivers`],
 //!   [`conductors`]; the agent's
@@ -28,6 +29,7 @@ pub mod error;
 pub mod links;
 pub mod list;
 pub mod nodes;
+pub mod openapi;
 pub mod portgroups;
 pub mod ports;
 pub mod ramdisk;
@@ -44,7 +46,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
 use ferric_cluster::RingObserver;
 use ferric_mesh::ServiceClient;
 use ferric_model::Node;
@@ -57,6 +58,7 @@ use tokio::net::TcpListener;
 use crate::nodes::view::CachedNode;
 
 use crate::auth::Auth;
+use crate::openapi::Routes;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -247,13 +249,13 @@ pub fn router(state: AppState) -> Api {
     tower::Layer::layer(&tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(), routes(state))
 }
 
-/// The REST routes with their layers, outermost last.
-pub fn routes(state: AppState) -> Router {
-    let auth = state.inner.auth.clone();
-    Router::new()
-        .route("/", get(root::root))
-        .route("/v1", get(root::v1))
-        .route("/v1/", get(root::v1))
+/// Every documented operation: the version documents, the resources, and
+/// `/v1/openapi.json` itself.
+pub fn operations() -> Routes {
+    use openapi::{Doc, Schema};
+    Routes::new()
+        .get("/", root::root, Doc::show("Version discovery", Schema::Object))
+        .get("/v1", root::v1, Doc::show("The v1 API document", Schema::Object))
         .merge(nodes::routes())
         .merge(ports::routes())
         .merge(portgroups::routes())
@@ -261,6 +263,19 @@ pub fn routes(state: AppState) -> Router {
         .merge(drivers::routes())
         .merge(conductors::routes())
         .merge(ramdisk::routes())
+}
+
+/// The REST routes with their layers, outermost last.
+pub fn routes(state: AppState) -> Router {
+    let auth = state.inner.auth.clone();
+    let (router, operations) = operations().into_parts();
+    let spec = Arc::new(openapi::document(&operations, version::MAX_VERSION));
+    let spec_route = axum::routing::get(move || {
+        let spec = spec.clone();
+        async move { axum::Json((*spec).clone()) }
+    });
+    router
+        .route("/v1/openapi.json", spec_route)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -3,8 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use ferric_catalog::{PortRecord, PortgroupRecord};
 use ferric_model::microversion::fields::Resource;
@@ -20,6 +19,7 @@ use crate::collection::{self, check_create_keys, created, new_uuid, page_body, p
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
 use crate::nodes::lookup;
+use crate::openapi::{Body, Doc, Routes, Schema};
 use crate::render::{Place, Selection, render, to_map};
 use crate::{ApiError, AppState};
 
@@ -54,12 +54,15 @@ const PATCH_ALLOWED: &[&str] = &[
 ];
 
 /// Every `/v1/portgroups` route, plus the node's portgroups sub-resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/portgroups", get(list).post(create))
-        .route("/v1/portgroups/detail", get(list_detail))
-        .route("/v1/portgroups/{portgroup}", get(show).patch(patch).delete(delete))
-        .route("/v1/nodes/{node}/portgroups", get(node_portgroups))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/portgroups", list, Doc::list("List portgroups", "portgroups", "Portgroup"))
+        .post("/v1/portgroups", create, Doc::create("Create a portgroup", "PortgroupCreate", "Portgroup"))
+        .get("/v1/portgroups/detail", list_detail, Doc::list("List portgroups in detail", "portgroups", "Portgroup"))
+        .get("/v1/portgroups/{portgroup}", show, Doc::show("Show a portgroup", Schema::Ref("Portgroup")))
+        .patch("/v1/portgroups/{portgroup}", patch, Doc::patch("Update a portgroup", "Portgroup"))
+        .delete("/v1/portgroups/{portgroup}", delete, Doc::action("Delete a portgroup", Body::None, 204))
+        .get("/v1/nodes/{node}/portgroups", node_portgroups, Doc::list("List a node's portgroups", "portgroups", "Portgroup"))
 }
 
 fn groups(state: &AppState) -> Collection<PortgroupRecord> {

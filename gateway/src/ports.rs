@@ -3,8 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use ferric_catalog::PortRecord;
 use ferric_model::Port;
@@ -20,6 +19,7 @@ use crate::collection::{self, check_create_keys, created, new_uuid, page_body, p
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
 use crate::nodes::lookup;
+use crate::openapi::{Body, Doc, Routes, Schema};
 use crate::render::{Place, Selection, render, to_map};
 use crate::{ApiError, AppState};
 
@@ -57,15 +57,18 @@ const PATCH_ALLOWED: &[&str] = &[
     "category",
 ];
 
-/// Every `/v1/ports` route, plus the node's ports sub-resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/ports", get(list).post(create))
-        .route("/v1/ports/detail", get(list_detail))
-        .route("/v1/ports/{port}", get(show).patch(patch).delete(delete))
-        .route("/v1/nodes/{node}/ports", get(node_ports))
-        .route("/v1/nodes/{node}/ports/detail", get(node_ports_detail))
-        .route("/v1/portgroups/{portgroup}/ports", get(portgroup_ports))
+/// Every `/v1/ports` route, plus the node's and portgroup's ports.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/ports", list, Doc::list("List ports", "ports", "Port"))
+        .post("/v1/ports", create, Doc::create("Create a port", "PortCreate", "Port"))
+        .get("/v1/ports/detail", list_detail, Doc::list("List ports with every field", "ports", "Port"))
+        .get("/v1/ports/{port}", show, Doc::show("Show a port", Schema::Ref("Port")))
+        .patch("/v1/ports/{port}", patch, Doc::patch("Update a port", "Port"))
+        .delete("/v1/ports/{port}", delete, Doc::action("Delete a port", Body::None, 204))
+        .get("/v1/nodes/{node}/ports", node_ports, Doc::list("List a node's ports", "ports", "Port"))
+        .get("/v1/nodes/{node}/ports/detail", node_ports_detail, Doc::list("List a node's ports in detail", "ports", "Port"))
+        .get("/v1/portgroups/{portgroup}/ports", portgroup_ports, Doc::list("List a portgroup's ports", "ports", "Port"))
 }
 
 fn ports(state: &AppState) -> Collection<PortRecord> {

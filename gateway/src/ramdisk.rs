@@ -5,8 +5,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use ferric_model::Version;
 use ferric_proto::v1;
 use serde::Deserialize;
@@ -15,14 +14,17 @@ use serde_json::{Map, Value};
 use crate::body::JsonObject;
 use crate::ctx::Ctx;
 use crate::links::self_and_bookmark;
+use crate::openapi::{Body, Doc, Routes, Schema};
 use crate::{ApiError, AppState};
 
 /// Lookup and heartbeat appear at 1.22.
 const RAMDISK: Version = Version::new(1, 22);
 
 /// The ramdisk routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/lookup", get(lookup)).route("/v1/heartbeat/{node}", post(heartbeat))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/lookup", lookup, Doc::show("An agent looks up its node", Schema::Object))
+        .post("/v1/heartbeat/{node}", heartbeat, Doc::action("An agent reports in", Body::Json(Schema::Ref("Heartbeat")), 202))
 }
 
 /// The arguments of a lookup.

@@ -71,6 +71,18 @@ const CREATE_KEYS: &[(&str, Shape)] = &[
     ("vendor_interface", Shape::Text),
 ];
 
+/// The keys of a node create with their JSON types, for the OpenAPI document.
+pub fn create_key_types() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CREATE_KEYS.iter().map(|(key, shape)| {
+        let kind = match shape {
+            Shape::Text | Shape::Uuid | Shape::Driver => "string",
+            Shape::Flag => "any",
+            Shape::Dict => "object",
+        };
+        (*key, kind)
+    })
+}
+
 /// Keys a patch may change (Ironic's `PATCH_ALLOWED_FIELDS`, in its order, which
 /// is the order its error message lists them in).
 pub const PATCH_ALLOWED: &[&str] = &[

@@ -18,31 +18,59 @@ pub mod lookup;
 pub mod traits;
 pub mod view;
 
-use axum::Router;
-use axum::routing::{get, put};
-
-use crate::AppState;
+use crate::openapi::{Body, Doc, Routes, Schema};
 
 /// Every `/v1/nodes` route.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/nodes", get(crud::list).post(crud::create))
-        .route("/v1/nodes/detail", get(crud::list_detail))
-        .route("/v1/chassis/{chassis}/nodes", get(crud::chassis_nodes))
-        .route("/v1/nodes/{node}", get(crud::show).patch(crud::patch).delete(crud::delete))
-        .route("/v1/nodes/{node}/states", get(actions::states))
-        .route("/v1/nodes/{node}/states/provision", put(actions::provision))
-        .route("/v1/nodes/{node}/states/power", put(actions::power))
-        .route(
+pub fn routes() -> Routes {
+    let node = Schema::Ref("Node");
+    Routes::new()
+        .get("/v1/nodes", crud::list, Doc::list("List nodes", "nodes", "Node"))
+        .post("/v1/nodes", crud::create, Doc::create("Enroll a node", "NodeCreate", "Node"))
+        .get("/v1/nodes/detail", crud::list_detail, Doc::list("List nodes with every field", "nodes", "Node"))
+        .get("/v1/chassis/{chassis}/nodes", crud::chassis_nodes, Doc::list("List a chassis' nodes", "nodes", "Node"))
+        .get("/v1/nodes/{node}", crud::show, Doc::show("Show a node by UUID or name", node))
+        .patch("/v1/nodes/{node}", crud::patch, Doc::patch("Update a node with a JSON Patch", "Node"))
+        .delete("/v1/nodes/{node}", crud::delete, Doc::action("Delete a node", Body::None, 204))
+        .get("/v1/nodes/{node}/states", actions::states, Doc::show("A node's states", Schema::Object))
+        .put(
+            "/v1/nodes/{node}/states/provision",
+            actions::provision,
+            Doc::action("Change the provision state", Body::Json(Schema::Ref("ProvisionTarget")), 202),
+        )
+        .put(
+            "/v1/nodes/{node}/states/power",
+            actions::power,
+            Doc::action("Change the power state", Body::Json(Schema::Ref("PowerTarget")), 202),
+        )
+        .get(
             "/v1/nodes/{node}/management/boot_device",
-            get(actions::get_boot_device).put(actions::set_boot_device),
+            actions::get_boot_device,
+            Doc::show("The next boot device", Schema::Object),
         )
-        .route("/v1/nodes/{node}/management/boot_device/supported", get(actions::supported_boot_devices))
-        .route(
+        .put(
+            "/v1/nodes/{node}/management/boot_device",
+            actions::set_boot_device,
+            Doc::action("Set the next boot device", Body::Json(Schema::Ref("BootDevice")), 204),
+        )
+        .get(
+            "/v1/nodes/{node}/management/boot_device/supported",
+            actions::supported_boot_devices,
+            Doc::show("Boot devices the node supports", Schema::Strings("supported_boot_devices")),
+        )
+        .put(
             "/v1/nodes/{node}/maintenance",
-            put(actions::set_maintenance).delete(actions::unset_maintenance),
+            actions::set_maintenance,
+            Doc::action("Put a node in maintenance", Body::OptionalJson(Schema::Ref("Maintenance")), 202),
         )
-        .route("/v1/nodes/{node}/validate", get(actions::validate))
-        .route("/v1/nodes/{node}/traits", get(traits::list).put(traits::replace).delete(traits::remove_all))
-        .route("/v1/nodes/{node}/traits/{trait_name}", put(traits::add).delete(traits::remove))
+        .delete(
+            "/v1/nodes/{node}/maintenance",
+            actions::unset_maintenance,
+            Doc::action("Take a node out of maintenance", Body::None, 202),
+        )
+        .get("/v1/nodes/{node}/validate", actions::validate, Doc::show("Validate every interface", Schema::Object))
+        .get("/v1/nodes/{node}/traits", traits::list, Doc::show("A node's traits", Schema::Strings("traits")))
+        .put("/v1/nodes/{node}/traits", traits::replace, Doc::action("Replace the traits", Body::Json(Schema::Ref("Traits")), 204))
+        .delete("/v1/nodes/{node}/traits", traits::remove_all, Doc::action("Remove every trait", Body::None, 204))
+        .put("/v1/nodes/{node}/traits/{trait_name}", traits::add, Doc::action("Add a trait", Body::None, 204))
+        .delete("/v1/nodes/{node}/traits/{trait_name}", traits::remove, Doc::action("Remove a trait", Body::None, 204))
 }
