@@ -1,6 +1,8 @@
 //! A gateway over a fresh embedded store with one live conductor serving every
 //! hardware type, driven in-process through tower.
 
+#![allow(dead_code)] // Each test binary uses a different part of these helpers.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +19,6 @@ use tower::ServiceExt;
 pub const LATEST: &str = "1.115";
 
 /// A running gateway and what keeps it alive.
-#[allow(dead_code)] // Each test binary uses a different part of it.
 pub struct Api {
     pub app: ferric_gateway::Api,
     pub store: DynStore,
@@ -26,7 +27,6 @@ pub struct Api {
 }
 
 /// A response, parsed.
-#[allow(dead_code)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
