@@ -7,6 +7,7 @@
 
 pub mod clients;
 pub mod process;
+pub mod transcript;
 
 pub use ferric_testkit::{free_port, wait_for, wait_until};
 pub use clients::{Baremetal, CliOutput, python, venv_tool};

@@ -137,8 +137,8 @@ async fn list_nodes(
     resource_path: &str,
 ) -> Result<Json<Value>, ApiError> {
     let page = query.page.validate(UNSORTABLE)?;
-    if page.sort_key != "id" {
-        Selection::from_query(Resource::Node, ctx.version, Some(&page.sort_key), false)?;
+    if page.sort_key != "id" && Selection::from_query(Resource::Node, ctx.version, Some(&page.sort_key), false).is_err() {
+        return Err(ApiError::bad_request(format!("The sort_key value \"{}\" is an invalid field for sorting", page.sort_key)));
     }
     let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), detail)?;
     let filters = query.filters.validate(ctx.version)?;
@@ -404,6 +404,11 @@ async fn apply_patch(
         Err(StoreError::Conflict(_)) => Err(PatchError::Raced),
         Err(error) => Err(unique_error(error, original.uuid).into()),
     }
+}
+
+/// `DELETE /v1/nodes` without a node: Ironic's 400, not a 405.
+pub async fn delete_without_node() -> ApiError {
+    ApiError::bad_request("Missing mandatory parameter: node_ident")
 }
 
 /// `DELETE /v1/nodes/{node}`

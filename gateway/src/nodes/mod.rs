@@ -26,6 +26,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/v1/nodes", crud::list, Doc::list("List nodes", "nodes", "Node"))
         .post("/v1/nodes", crud::create, Doc::create("Enroll a node", "NodeCreate", "Node"))
+        .delete("/v1/nodes", crud::delete_without_node, Doc::show("Refused: names no node", Schema::Ref("Error")).status(400))
         .get("/v1/nodes/detail", crud::list_detail, Doc::list("List nodes with every field", "nodes", "Node"))
         .get("/v1/chassis/{chassis}/nodes", crud::chassis_nodes, Doc::list("List a chassis' nodes", "nodes", "Node"))
         .get("/v1/nodes/{node}", crud::show, Doc::show("Show a node by UUID or name", node))

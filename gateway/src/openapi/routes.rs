@@ -76,6 +76,15 @@ impl Doc {
         Doc { summary, body: Body::Json(Schema::Patch), reply: Reply::Json(200, Schema::Ref(item)), paged: false }
     }
 
+    /// The same reply with another status (for operations that only refuse).
+    pub const fn status(self, status: u16) -> Doc {
+        let reply = match self.reply {
+            Reply::Json(_, schema) => Reply::Json(status, schema),
+            Reply::Empty(_) => Reply::Empty(status),
+        };
+        Doc { reply, ..self }
+    }
+
     /// An action answering with a status and no body.
     pub const fn action(summary: &'static str, body: Body, status: u16) -> Doc {
         Doc { summary, body, reply: Reply::Empty(status), paged: false }
