@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-use ferric_integration::transcript::{Exchange, curl_dir, load};
+use ferric_integration::transcript::{curl_dir, load};
 use ferric_integration::{FerricProcess, wait_until};
 use serde_json::Value;
 

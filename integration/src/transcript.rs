@@ -24,12 +24,12 @@ pub struct Exchange {
     pub response_body: String,
 }
 
-/// Where the curl transcripts are: `$FERRIC_TRANSCRIPTS`, else the shared
-/// reference next to the repository.
+/// Where the curl transcripts are: `$FERRIC_TRANSCRIPTS`, else the copy in
+/// this crate's fixtures.
 pub fn curl_dir() -> PathBuf {
-    std::env::var_os("FERRIC_TRANSCRIPTS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ironic-reference/transcripts/curl")
-    })
+    std::env::var_os("FERRIC_TRANSCRIPTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ironic-39-curl"))
 }
 
 /// Every exchange in `dir`, in file-name order (the order they were recorded).
