@@ -1,9 +1,11 @@
 //! `/v1/chassis`: a grouping of nodes, kept for clients that still use it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use chrono::Utc;
 use ferric_catalog::ChassisRecord;
 use ferric_model::Chassis;

@@ -1,6 +1,8 @@
 //! `/v1/conductors` (1.49): the deploy-service instances, live or lately dead.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::Json;
 use ferric_cluster::{ConductorRecord, get_conductor, list_conductors};
 use ferric_model::microversion::fields::Resource;

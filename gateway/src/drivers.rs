@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::Json;
 use ferric_model::Version;
 use ferric_model::hardware::{HardwareType, InterfaceKind, driver_properties};
@@ -25,7 +27,11 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/v1/drivers", list, Doc::show("List hardware types", Schema::List("drivers", "Driver")))
         .get("/v1/drivers/{name}", show, Doc::show("Show a hardware type", Schema::Ref("Driver")))
-        .get("/v1/drivers/{name}/properties", properties, Doc::show("The driver_info a hardware type reads", Schema::Object))
+        .get(
+            "/v1/drivers/{name}/properties",
+            properties,
+            Doc::show("The driver_info a hardware type reads", Schema::Object),
+        )
         .get(
             "/v1/drivers/{name}/raid/logical_disk_properties",
             raid_properties,

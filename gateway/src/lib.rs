@@ -9,7 +9,7 @@
 //! - [`version`]: microversion negotiation and the headers on every response.
 //! - [`auth`]: `noauth` / `http_basic`, and the reader role.
 //! - [`error`]: [`ApiError`], the single mapping to Ironic's error bodies.
-//! - [`ctx`], [`body`], [`render`], [`list`], [`links`]: request context, JSON
+//! - [`ctx`], [`body`], [`extract`], [`render`], [`list`], [`links`]: request context, JSON
 //!   bodies, response shaping, paging and links shared by every resource.
 //! - [`root`]: the version documents at `/` and `/v1`.
 //! - [`openapi`]: the route registry and `/v1/openapi.json` built from it.
@@ -26,6 +26,7 @@ pub mod conductors;
 pub mod ctx;
 pub mod drivers;
 pub mod error;
+pub mod extract;
 pub mod links;
 pub mod list;
 pub mod nodes;

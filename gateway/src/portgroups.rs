@@ -1,9 +1,11 @@
 //! `/v1/portgroups` (1.23): bonded ports of a node.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use chrono::Utc;
 use ferric_catalog::{PortRecord, PortgroupRecord};
 use ferric_model::microversion::fields::Resource;
@@ -58,11 +60,19 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/v1/portgroups", list, Doc::list("List portgroups", "portgroups", "Portgroup"))
         .post("/v1/portgroups", create, Doc::create("Create a portgroup", "PortgroupCreate", "Portgroup"))
-        .get("/v1/portgroups/detail", list_detail, Doc::list("List portgroups in detail", "portgroups", "Portgroup"))
+        .get(
+            "/v1/portgroups/detail",
+            list_detail,
+            Doc::list("List portgroups in detail", "portgroups", "Portgroup"),
+        )
         .get("/v1/portgroups/{portgroup}", show, Doc::show("Show a portgroup", Schema::Ref("Portgroup")))
         .patch("/v1/portgroups/{portgroup}", patch, Doc::patch("Update a portgroup", "Portgroup"))
         .delete("/v1/portgroups/{portgroup}", delete, Doc::action("Delete a portgroup", Body::None, 204))
-        .get("/v1/nodes/{node}/portgroups", node_portgroups, Doc::list("List a node's portgroups", "portgroups", "Portgroup"))
+        .get(
+            "/v1/nodes/{node}/portgroups",
+            node_portgroups,
+            Doc::list("List a node's portgroups", "portgroups", "Portgroup"),
+        )
 }
 
 fn groups(state: &AppState) -> Collection<PortgroupRecord> {

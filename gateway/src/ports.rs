@@ -1,9 +1,11 @@
 //! `/v1/ports`: a node's network interfaces, the MACs its boot network answers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use chrono::Utc;
 use ferric_catalog::PortRecord;
 use ferric_model::Port;
@@ -67,8 +69,16 @@ pub fn routes() -> Routes {
         .patch("/v1/ports/{port}", patch, Doc::patch("Update a port", "Port"))
         .delete("/v1/ports/{port}", delete, Doc::action("Delete a port", Body::None, 204))
         .get("/v1/nodes/{node}/ports", node_ports, Doc::list("List a node's ports", "ports", "Port"))
-        .get("/v1/nodes/{node}/ports/detail", node_ports_detail, Doc::list("List a node's ports in detail", "ports", "Port"))
-        .get("/v1/portgroups/{portgroup}/ports", portgroup_ports, Doc::list("List a portgroup's ports", "ports", "Port"))
+        .get(
+            "/v1/nodes/{node}/ports/detail",
+            node_ports_detail,
+            Doc::list("List a node's ports in detail", "ports", "Port"),
+        )
+        .get(
+            "/v1/portgroups/{portgroup}/ports",
+            portgroup_ports,
+            Doc::list("List a portgroup's ports", "ports", "Port"),
+        )
 }
 
 fn ports(state: &AppState) -> Collection<PortRecord> {

@@ -3,9 +3,11 @@
 //! public (the agent token authenticates heartbeats); the conductor decides
 //! everything through the deploy service's Lookup and Heartbeat.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::Json;
+use axum::http::StatusCode;
 use ferric_model::Version;
 use ferric_proto::v1;
 use serde::Deserialize;
@@ -22,9 +24,11 @@ const RAMDISK: Version = Version::new(1, 22);
 
 /// The ramdisk routes.
 pub fn routes() -> Routes {
-    Routes::new()
-        .get("/v1/lookup", lookup, Doc::show("An agent looks up its node", Schema::Object))
-        .post("/v1/heartbeat/{node}", heartbeat, Doc::action("An agent reports in", Body::Json(Schema::Ref("Heartbeat")), 202))
+    Routes::new().get("/v1/lookup", lookup, Doc::show("An agent looks up its node", Schema::Object)).post(
+        "/v1/heartbeat/{node}",
+        heartbeat,
+        Doc::action("An agent reports in", Body::Json(Schema::Ref("Heartbeat")), 202),
+    )
 }
 
 /// The arguments of a lookup.

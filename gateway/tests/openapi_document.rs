@@ -30,7 +30,11 @@ async fn the_document_covers_every_route_and_resolves() {
     let paths = doc["paths"].as_object().unwrap();
     for operation in ferric_gateway::operations().into_parts().1 {
         let method = operation.method.as_str().to_lowercase();
-        assert!(paths.get(operation.path).and_then(|p| p.get(&method)).is_some(), "{method} {} undocumented", operation.path);
+        assert!(
+            paths.get(operation.path).and_then(|p| p.get(&method)).is_some(),
+            "{method} {} undocumented",
+            operation.path
+        );
     }
     assert!(paths["/v1/nodes"]["post"]["requestBody"]["required"].as_bool().unwrap());
     assert_eq!(paths["/v1/nodes/{node}"]["get"]["parameters"][0]["name"], "node");

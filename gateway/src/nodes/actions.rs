@@ -4,7 +4,9 @@
 //! with Ironic's rules first so refusals are immediate and worded as Ironic's.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;

@@ -1,7 +1,9 @@
 //! Create, show, list, patch and delete nodes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -137,8 +139,13 @@ async fn list_nodes(
     resource_path: &str,
 ) -> Result<Json<Value>, ApiError> {
     let page = query.page.validate(UNSORTABLE)?;
-    if page.sort_key != "id" && Selection::from_query(Resource::Node, ctx.version, Some(&page.sort_key), false).is_err() {
-        return Err(ApiError::bad_request(format!("The sort_key value \"{}\" is an invalid field for sorting", page.sort_key)));
+    if page.sort_key != "id"
+        && Selection::from_query(Resource::Node, ctx.version, Some(&page.sort_key), false).is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "The sort_key value \"{}\" is an invalid field for sorting",
+            page.sort_key
+        )));
     }
     let selection = Selection::from_query(Resource::Node, ctx.version, query.fields.as_deref(), detail)?;
     let filters = query.filters.validate(ctx.version)?;

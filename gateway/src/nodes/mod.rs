@@ -26,9 +26,17 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/v1/nodes", crud::list, Doc::list("List nodes", "nodes", "Node"))
         .post("/v1/nodes", crud::create, Doc::create("Enroll a node", "NodeCreate", "Node"))
-        .delete("/v1/nodes", crud::delete_without_node, Doc::show("Refused: names no node", Schema::Ref("Error")).status(400))
+        .delete(
+            "/v1/nodes",
+            crud::delete_without_node,
+            Doc::show("Refused: names no node", Schema::Ref("Error")).status(400),
+        )
         .get("/v1/nodes/detail", crud::list_detail, Doc::list("List nodes with every field", "nodes", "Node"))
-        .get("/v1/chassis/{chassis}/nodes", crud::chassis_nodes, Doc::list("List a chassis' nodes", "nodes", "Node"))
+        .get(
+            "/v1/chassis/{chassis}/nodes",
+            crud::chassis_nodes,
+            Doc::list("List a chassis' nodes", "nodes", "Node"),
+        )
         .get("/v1/nodes/{node}", crud::show, Doc::show("Show a node by UUID or name", node))
         .patch("/v1/nodes/{node}", crud::patch, Doc::patch("Update a node with a JSON Patch", "Node"))
         .delete("/v1/nodes/{node}", crud::delete, Doc::action("Delete a node", Body::None, 204))
@@ -68,10 +76,26 @@ pub fn routes() -> Routes {
             actions::unset_maintenance,
             Doc::action("Take a node out of maintenance", Body::None, 202),
         )
-        .get("/v1/nodes/{node}/validate", actions::validate, Doc::show("Validate every interface", Schema::Object))
+        .get(
+            "/v1/nodes/{node}/validate",
+            actions::validate,
+            Doc::show("Validate every interface", Schema::Object),
+        )
         .get("/v1/nodes/{node}/traits", traits::list, Doc::show("A node's traits", Schema::Strings("traits")))
-        .put("/v1/nodes/{node}/traits", traits::replace, Doc::action("Replace the traits", Body::Json(Schema::Ref("Traits")), 204))
-        .delete("/v1/nodes/{node}/traits", traits::remove_all, Doc::action("Remove every trait", Body::None, 204))
+        .put(
+            "/v1/nodes/{node}/traits",
+            traits::replace,
+            Doc::action("Replace the traits", Body::Json(Schema::Ref("Traits")), 204),
+        )
+        .delete(
+            "/v1/nodes/{node}/traits",
+            traits::remove_all,
+            Doc::action("Remove every trait", Body::None, 204),
+        )
         .put("/v1/nodes/{node}/traits/{trait_name}", traits::add, Doc::action("Add a trait", Body::None, 204))
-        .delete("/v1/nodes/{node}/traits/{trait_name}", traits::remove, Doc::action("Remove a trait", Body::None, 204))
+        .delete(
+            "/v1/nodes/{node}/traits/{trait_name}",
+            traits::remove,
+            Doc::action("Remove a trait", Body::None, 204),
+        )
 }

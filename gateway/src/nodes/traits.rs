@@ -2,7 +2,9 @@
 //! compare-and-swap like every other node write.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::Path;
 use axum::http::StatusCode;
 use chrono::Utc;
 use ferric_model::Version;

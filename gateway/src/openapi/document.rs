@@ -12,7 +12,9 @@ fn schema_of(schema: Schema) -> Value {
             key: {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
             "next": {"type": "string"}
         }, "required": [key]}),
-        Schema::Strings(key) => json!({"type": "object", "properties": {key: {"type": "array", "items": {"type": "string"}}}, "required": [key]}),
+        Schema::Strings(key) => {
+            json!({"type": "object", "properties": {key: {"type": "array", "items": {"type": "string"}}}, "required": [key]})
+        }
         Schema::Object => json!({"type": "object"}),
         Schema::Patch => json!({"$ref": "#/components/schemas/Patch"}),
     }
@@ -29,7 +31,9 @@ fn parameters(operation: &Operation) -> Vec<Value> {
         out.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}));
         out.push(json!({"name": "marker", "in": "query", "schema": {"type": "string"}}));
         out.push(json!({"name": "sort_key", "in": "query", "schema": {"type": "string"}}));
-        out.push(json!({"name": "sort_dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}));
+        out.push(
+            json!({"name": "sort_dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}),
+        );
         out.push(json!({"name": "fields", "in": "query", "schema": {"type": "string"}}));
         out.push(json!({"name": "detail", "in": "query", "schema": {"type": "boolean"}}));
     }
@@ -39,7 +43,11 @@ fn parameters(operation: &Operation) -> Vec<Value> {
 fn operation_object(operation: &Operation) -> Value {
     let mut object = Map::new();
     object.insert("summary".into(), json!(operation.doc.summary));
-    let id = format!("{}{}", operation.method.as_str().to_lowercase(), operation.path.replace(['/', '{', '}'], "_"));
+    let id = format!(
+        "{}{}",
+        operation.method.as_str().to_lowercase(),
+        operation.path.replace(['/', '{', '}'], "_")
+    );
     object.insert("operationId".into(), json!(id));
     object.insert("parameters".into(), Value::Array(parameters(operation)));
     match operation.doc.body {

@@ -68,12 +68,22 @@ impl Doc {
 
     /// A `POST` creating a resource (201 with it).
     pub const fn create(summary: &'static str, body: &'static str, item: &'static str) -> Doc {
-        Doc { summary, body: Body::Json(Schema::Ref(body)), reply: Reply::Json(201, Schema::Ref(item)), paged: false }
+        Doc {
+            summary,
+            body: Body::Json(Schema::Ref(body)),
+            reply: Reply::Json(201, Schema::Ref(item)),
+            paged: false,
+        }
     }
 
     /// A `PATCH` with a JSON Patch, answering the changed resource.
     pub const fn patch(summary: &'static str, item: &'static str) -> Doc {
-        Doc { summary, body: Body::Json(Schema::Patch), reply: Reply::Json(200, Schema::Ref(item)), paged: false }
+        Doc {
+            summary,
+            body: Body::Json(Schema::Patch),
+            reply: Reply::Json(200, Schema::Ref(item)),
+            paged: false,
+        }
     }
 
     /// The same reply with another status (for operations that only refuse).

@@ -27,7 +27,10 @@ fn resource(resource: Resource, sample: Value) -> Value {
         properties.insert(field.name.to_owned(), typed(sample.get(field.name)));
     }
     for link in resource.link_fields() {
-        properties.insert(link.name.to_owned(), json!({"type": "array", "items": {"$ref": "#/components/schemas/Link"}}));
+        properties.insert(
+            link.name.to_owned(),
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/Link"}}),
+        );
     }
     json!({"type": "object", "properties": properties})
 }
@@ -55,7 +58,10 @@ pub fn components() -> Map<String, Value> {
     let id = uuid::Uuid::nil();
     let node = sample(&Node::new(id, "fake-hardware", now, ProvisionState::Enroll));
     let mut out = Map::new();
-    out.insert("Link".into(), json!({"type": "object", "properties": {"href": {"type": "string"}, "rel": {"type": "string"}}}));
+    out.insert(
+        "Link".into(),
+        json!({"type": "object", "properties": {"href": {"type": "string"}, "rel": {"type": "string"}}}),
+    );
     out.insert(
         "Error".into(),
         json!({"type": "object", "properties": {"error_message": {"type": "string"}}, "required": ["error_message"]}),
@@ -107,7 +113,10 @@ pub fn components() -> Map<String, Value> {
         ("uuid", "string"),
     ];
     out.insert("PortgroupCreate".into(), body(&group_keys, &["node_uuid"], true));
-    out.insert("ChassisCreate".into(), body(&[("description", "string"), ("extra", "object"), ("uuid", "string")], &[], true));
+    out.insert(
+        "ChassisCreate".into(),
+        body(&[("description", "string"), ("extra", "object"), ("uuid", "string")], &[], true),
+    );
     let provision = [
         ("target", "string"),
         ("clean_steps", "array"),
@@ -118,11 +127,22 @@ pub fn components() -> Map<String, Value> {
         ("disable_ramdisk", "boolean"),
     ];
     out.insert("ProvisionTarget".into(), body(&provision, &["target"], false));
-    out.insert("PowerTarget".into(), body(&[("target", "string"), ("timeout", "integer")], &["target"], false));
-    out.insert("BootDevice".into(), body(&[("boot_device", "string"), ("persistent", "boolean")], &["boot_device"], false));
+    out.insert(
+        "PowerTarget".into(),
+        body(&[("target", "string"), ("timeout", "integer")], &["target"], false),
+    );
+    out.insert(
+        "BootDevice".into(),
+        body(&[("boot_device", "string"), ("persistent", "boolean")], &["boot_device"], false),
+    );
     out.insert("Traits".into(), json!({"type": "object", "properties": {"traits": {"type": "array", "items": {"type": "string"}}}, "required": ["traits"]}));
     out.insert("Maintenance".into(), body(&[("reason", "string")], &[], false));
-    let heartbeat = [("callback_url", "string"), ("agent_token", "string"), ("agent_version", "string"), ("agent_verify_ca", "string")];
+    let heartbeat = [
+        ("callback_url", "string"),
+        ("agent_token", "string"),
+        ("agent_version", "string"),
+        ("agent_verify_ca", "string"),
+    ];
     out.insert("Heartbeat".into(), body(&heartbeat, &["callback_url"], false));
     out.insert(
         "Patch".into(),

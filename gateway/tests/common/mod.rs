@@ -101,8 +101,7 @@ impl Api {
 
 /// The top-level keys of a transcript's response body, in order.
 pub fn transcript_keys(name: &str) -> Vec<String> {
-    let path =
-        format!("{}/../integration/fixtures/ironic-39-curl/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../integration/fixtures/ironic-39-curl/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let raw = text
         .split("### response body (raw):\n")
