@@ -193,3 +193,55 @@ async fn chassis_hold_nodes() {
     let listed = api.latest(Method::GET, "/v1/chassis", None).await;
     assert_eq!(sorted_keys(&listed.body["chassis"][0]), ["description", "links", "uuid"]);
 }
+
+#[tokio::test]
+async fn vifs_attach_to_free_ports_and_shards_count_nodes() {
+    let api = Api::start().await;
+    let created = api
+        .latest(
+            Method::POST,
+            "/v1/nodes",
+            Some(json!({"name": "net", "driver": "fake-hardware", "shard": "rack-1"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let node = created.body;
+    let none_free = api.latest(Method::POST, "/v1/nodes/net/vifs", Some(json!({"id": "vif-1"}))).await;
+    assert_eq!(none_free.status, StatusCode::BAD_REQUEST, "{:?}", none_free.body);
+    assert_eq!(none_free.fault(), "Unable to attach VIF vif-1, not enough free physical ports.");
+    api.latest(
+        Method::POST,
+        "/v1/ports",
+        Some(json!({"node_uuid": node["uuid"], "address": "52:54:00:00:10:01"})),
+    )
+    .await;
+    assert_eq!(
+        api.latest(Method::POST, "/v1/nodes/net/vifs", Some(json!({"id": "vif-1"}))).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.latest(Method::GET, "/v1/nodes/net/vifs", None).await.body,
+        json!({"vifs": [{"id": "vif-1"}]})
+    );
+    assert_eq!(
+        api.latest(Method::POST, "/v1/nodes/net/vifs", Some(json!({"id": "vif-1"}))).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        api.latest(Method::DELETE, "/v1/nodes/net/vifs/vif-1", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(api.latest(Method::GET, "/v1/nodes/net/vifs", None).await.body, json!({"vifs": []}));
+    assert_eq!(
+        api.call(Method::GET, "/v1/nodes/net/vifs", Some("1.27"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    api.latest(Method::POST, "/v1/nodes", Some(json!({"driver": "fake-hardware", "shard": "rack-1"}))).await;
+    api.latest(Method::POST, "/v1/nodes", Some(json!({"driver": "fake-hardware", "shard": "rack-2"}))).await;
+    let shards = api.latest(Method::GET, "/v1/shards", None).await;
+    assert_eq!(
+        shards.body,
+        json!({"shards": [{"name": "rack-1", "count": 2}, {"name": "rack-2", "count": 1}]})
+    );
+}

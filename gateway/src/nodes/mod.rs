@@ -8,10 +8,12 @@
 //! Layout: [`input`] (body schema), [`lookup`] (finding a node and what is
 //! derived at read time: reservation, conductor), [`crud`] (create, show, list,
 //! patch, delete), [`filters`] (list filters), [`traits`], [`actions`]
-//! (states, provision, power, boot device, maintenance, validate).
+//! (states, provision, power, boot device, maintenance, validate), [`extras`]
+//! (VIFs, history, inventory, shards).
 
 pub mod actions;
 pub mod crud;
+pub mod extras;
 pub mod filters;
 pub mod input;
 pub mod lookup;
@@ -98,4 +100,31 @@ pub fn routes() -> Routes {
             traits::remove,
             Doc::action("Remove a trait", Body::None, 204),
         )
+        .get(
+            "/v1/nodes/{node}/vifs",
+            extras::list_vifs,
+            Doc::show("VIFs attached to the node", Schema::Object),
+        )
+        .post(
+            "/v1/nodes/{node}/vifs",
+            extras::attach_vif,
+            Doc::action("Attach a VIF", Body::Json(Schema::Object), 204),
+        )
+        .delete(
+            "/v1/nodes/{node}/vifs/{vif}",
+            extras::detach_vif,
+            Doc::action("Detach a VIF", Body::None, 204),
+        )
+        .get("/v1/nodes/{node}/history", extras::history, Doc::show("The node's history", Schema::Object))
+        .get(
+            "/v1/nodes/{node}/history/{event}",
+            extras::history_event,
+            Doc::show("One history event", Schema::Object),
+        )
+        .get(
+            "/v1/nodes/{node}/inventory",
+            extras::inventory,
+            Doc::show("The node's inventory", Schema::Object),
+        )
+        .get("/v1/shards", extras::shards, Doc::show("Shards and their node counts", Schema::Object))
 }
