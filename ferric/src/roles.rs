@@ -119,8 +119,15 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
         Role::Deploy => {
             let internal = Internal::bind(ServiceKind::Deploy, &config.deploy.service(), &process).await?;
             let membership = join_conductors(&process, &internal.advertised).await?;
+            let context = ferric_deploy::Context {
+                store: process.store.clone(),
+                membership: membership.view(),
+                config: config.deploy.clone(),
+            };
             Box::pin(async move {
-                let served = internal.serve(ferric_deploy::run).await;
+                let served = internal
+                    .serve(move |options, listener, shutdown| ferric_deploy::run(options, listener, shutdown, context))
+                    .await;
                 membership.leave().await;
                 served
             })
