@@ -33,32 +33,48 @@ pub async fn all<R: Record>(store: &DynStore) -> Result<Vec<Versioned<R>>, ApiEr
     Ok(out)
 }
 
-/// Sorts and cuts `rows` per `page`, renders the kept ones, and wraps them as
-/// `{"<key>": [...], "next": ...}` with Ironic's next link when the page is
-/// full. `resource_path` is the collection path the link points at
-/// (`ports`, `nodes/<uuid>/ports`, ...); `args` the query arguments it repeats.
+/// Sorts and cuts `rows` per `page`; with the kept rows comes Ironic's `next`
+/// link when the page is full. `resource_path` is the collection path the link
+/// points at (`ports`, `nodes/<uuid>/ports`, ...); `args` the query arguments it
+/// repeats.
+pub fn cut_page<T>(
+    ctx: &Ctx,
+    rows: Vec<Row<T>>,
+    page: &Page,
+    resource_path: &str,
+    mut args: Vec<(&str, String)>,
+    not_found: impl Fn(&str) -> ApiError,
+) -> Result<(Vec<Row<T>>, Option<String>), ApiError> {
+    let kept = cut(rows, page, not_found)?;
+    let next = match kept.last() {
+        Some(last) if kept.len() == page.limit => {
+            args.push(("sort_key", page.sort_key.clone()));
+            args.push(("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned()));
+            Some(next_page(&ctx.base, resource_path, &args, page.limit, &last.uuid))
+        }
+        _ => None,
+    };
+    Ok((kept, next))
+}
+
+/// [`cut_page`], then renders the kept rows as `{"<key>": [...], "next": ...}`.
+#[allow(clippy::too_many_arguments)] // Each is one fact about the page; a struct would only rename them.
 pub fn page_body<T>(
     ctx: &Ctx,
     key: &str,
     rows: Vec<Row<T>>,
     page: &Page,
     resource_path: &str,
-    mut args: Vec<(&str, String)>,
+    args: Vec<(&str, String)>,
     not_found: impl Fn(&str) -> ApiError,
     render: impl Fn(&T) -> Result<Value, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let kept = cut(rows, page, not_found)?;
+    let (kept, next) = cut_page(ctx, rows, page, resource_path, args, not_found)?;
     let items = kept.iter().map(|row| render(&row.item)).collect::<Result<Vec<_>, _>>()?;
     let mut body = Map::new();
-    let full = items.len() == page.limit;
     body.insert(key.to_owned(), Value::Array(items));
-    if full && let Some(last) = kept.last() {
-        args.push(("sort_key", page.sort_key.clone()));
-        args.push(("sort_dir", if page.descending { "desc" } else { "asc" }.to_owned()));
-        body.insert(
-            "next".to_owned(),
-            Value::String(next_page(&ctx.base, resource_path, &args, page.limit, &last.uuid)),
-        );
+    if let Some(next) = next {
+        body.insert("next".to_owned(), Value::String(next));
     }
     Ok(Json(Value::Object(body)))
 }

@@ -15,7 +15,7 @@
 //! - [`openapi`]: the route registry and `/v1/openapi.json` built from it.
 //! - [`collection`]: paging, patching and creating, shared by record resources.
 //! - Resources: [`nodes`], [`ports`], [`portgroups`], [`chassis`], [`drivers`],
-//!   [`conductors`]; the agent's
+//!   [`conductors`], [`step_sets`] (deploy templates, runbooks); the agent's
 //!   [`ramdisk`] endpoints (lookup, heartbeat).
 
 pub mod auth;
@@ -36,6 +36,7 @@ pub mod ports;
 pub mod ramdisk;
 pub mod render;
 pub mod root;
+pub mod step_sets;
 pub mod version;
 
 pub use error::ApiError;
@@ -227,8 +228,7 @@ impl AppState {
         let reservations = nodes::lookup::reservations(self).await?;
         let mut out = Vec::new();
         for stored in nodes::lookup::all(self).await? {
-            let json = nodes::view::node_json(&stored.record)?;
-            out.push(Arc::new(CachedNode { stored, json }));
+            out.push(Arc::new(CachedNode::new(stored)?));
         }
         Ok((out, reservations))
     }
@@ -264,6 +264,16 @@ pub fn operations() -> Routes {
         .merge(drivers::routes())
         .merge(conductors::routes())
         .merge(ramdisk::routes())
+        .merge(step_sets::routes::<ferric_catalog::DeployTemplateRecord>(
+            "/v1/deploy_templates",
+            "/v1/deploy_templates/{template}",
+            "DeployTemplate",
+        ))
+        .merge(step_sets::routes::<ferric_catalog::RunbookRecord>(
+            "/v1/runbooks",
+            "/v1/runbooks/{runbook}",
+            "Runbook",
+        ))
 }
 
 /// The REST routes with their layers, outermost last.

@@ -94,39 +94,77 @@ pub fn render_with(
     place: Place<'_>,
 ) -> Value {
     let mut out = Map::new();
-    let push = |out: &mut Map<String, Value>, name: &str| {
-        if let Some(value) = field(name) {
-            out.insert(name.to_owned(), value);
+    for slot in plan(resource, version, selection) {
+        match slot {
+            Slot::Field(name) => {
+                if let Some(value) = field(&name) {
+                    out.insert(name, value);
+                }
+            }
+            Slot::Link(name) => {
+                let value = link_value(&name, base, place);
+                out.insert(name, value);
+            }
         }
-    };
+    }
+    Value::Object(out)
+}
+
+/// One key of a rendered resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// A data field, copied from the resource.
+    Field(String),
+    /// A link key (`links`, `ports`, ...), built from the resource's place.
+    Link(String),
+}
+
+/// The keys a response carries, in output order: worked out once per request,
+/// then applied to every item of a list.
+pub fn plan(resource: Resource, version: Version, selection: &Selection) -> Vec<Slot> {
+    let mut slots = Vec::new();
     match selection {
         Selection::All => {
-            for field in resource.fields().iter().filter(|f| version >= f.since) {
-                push(&mut out, field.name);
-            }
-            for link in resource.link_fields().iter().filter(|f| version >= f.since) {
-                out.insert(link.name.to_owned(), link_value(link.name, base, place));
-            }
+            slots.extend(
+                resource
+                    .fields()
+                    .iter()
+                    .filter(|f| version >= f.since)
+                    .map(|f| Slot::Field(f.name.to_owned())),
+            );
+            slots.extend(
+                resource
+                    .link_fields()
+                    .iter()
+                    .filter(|f| version >= f.since)
+                    .map(|f| Slot::Link(f.name.to_owned())),
+            );
         }
         Selection::ListDefault => {
             let names = resource.default_list_fields().unwrap_or(&[]);
-            for field in resource.fields().iter().filter(|f| version >= f.since && names.contains(&f.name)) {
-                push(&mut out, field.name);
-            }
-            out.insert("links".to_owned(), link_value("links", base, place));
+            slots.extend(
+                resource
+                    .fields()
+                    .iter()
+                    .filter(|f| version >= f.since && names.contains(&f.name))
+                    .map(|f| Slot::Field(f.name.to_owned())),
+            );
+            slots.push(Slot::Link("links".to_owned()));
         }
         Selection::Fields(names) => {
             for name in names {
                 if resource.link_fields().iter().any(|f| f.name == name) {
-                    out.insert(name.clone(), link_value(name, base, place));
+                    slots.push(Slot::Link(name.clone()));
                 } else {
-                    push(&mut out, name);
+                    slots.push(Slot::Field(name.clone()));
                 }
             }
-            out.insert("links".to_owned(), link_value("links", base, place));
+            if !names.iter().any(|n| n == "links") {
+                slots.push(Slot::Link("links".to_owned()));
+            }
         }
     }
-    Value::Object(out)
+    slots
 }
 
 fn link_value(name: &str, base: &str, place: Place<'_>) -> Value {

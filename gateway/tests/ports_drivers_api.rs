@@ -245,3 +245,57 @@ async fn vifs_attach_to_free_ports_and_shards_count_nodes() {
         json!({"shards": [{"name": "rack-1", "count": 2}, {"name": "rack-2", "count": 1}]})
     );
 }
+
+#[tokio::test]
+async fn deploy_templates_and_runbooks_hold_named_steps() {
+    let api = Api::start().await;
+    let steps = json!([{"interface": "bios", "step": "apply_configuration", "args": {}, "priority": 150}]);
+    let template = api
+        .latest(
+            Method::POST,
+            "/v1/deploy_templates",
+            Some(json!({"name": "CUSTOM_HYPERTHREADING_ON", "steps": steps})),
+        )
+        .await;
+    assert_eq!(template.status, StatusCode::CREATED, "{:?}", template.body);
+    assert_eq!(template.body["steps"][0]["step"], "apply_configuration");
+    let bad = api
+        .latest(Method::POST, "/v1/deploy_templates", Some(json!({"name": "not-a-trait", "steps": steps})))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let dup = api
+        .latest(
+            Method::POST,
+            "/v1/deploy_templates",
+            Some(json!({"name": "CUSTOM_HYPERTHREADING_ON", "steps": steps})),
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let listed = api.latest(Method::GET, "/v1/deploy_templates", None).await;
+    assert_eq!(sorted_keys(&listed.body["deploy_templates"][0]), ["links", "name", "uuid"]);
+    let patched = api
+        .latest(
+            Method::PATCH,
+            "/v1/deploy_templates/CUSTOM_HYPERTHREADING_ON",
+            Some(json!([{"op": "add", "path": "/extra/team", "value": "a"}])),
+        )
+        .await;
+    assert_eq!(patched.body["extra"]["team"], "a");
+    assert_eq!(
+        api.call(Method::GET, "/v1/deploy_templates", Some("1.54"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.latest(Method::DELETE, "/v1/deploy_templates/CUSTOM_HYPERTHREADING_ON", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let runbook_steps =
+        json!([{"interface": "deploy", "step": "erase_devices_metadata", "args": {}, "order": 1}]);
+    let runbook = api
+        .latest(Method::POST, "/v1/runbooks", Some(json!({"name": "CUSTOM_WIPE", "steps": runbook_steps})))
+        .await;
+    assert_eq!(runbook.status, StatusCode::CREATED, "{:?}", runbook.body);
+    assert_eq!(runbook.body["public"], false);
+    assert_eq!(api.call(Method::GET, "/v1/runbooks", Some("1.91"), None).await.status, StatusCode::NOT_FOUND);
+}

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 use crate::ctx::Ctx;
-use crate::render::{Place, Selection, render_with, to_map};
+use crate::render::{Place, Selection, Slot, render_with, to_map};
 
 /// A node as stored, with its masked JSON ready to pick fields from.
 #[derive(Debug)]
@@ -31,6 +31,18 @@ pub struct CachedNode {
     pub stored: Versioned<NodeRecord>,
     /// Every field, secrets masked, read-time fields not filled in.
     pub json: Map<String, Value>,
+    /// The same fields already serialized, so a list copies text instead of
+    /// cloning and re-serializing values.
+    pub raw: HashMap<String, Box<str>>,
+}
+
+impl CachedNode {
+    /// Caches a stored node: masks it and serializes each field once.
+    pub fn new(stored: Versioned<NodeRecord>) -> Result<Self, ApiError> {
+        let json = node_json(&stored.record)?;
+        let raw = json.iter().map(|(key, value)| (key.clone(), value.to_string().into_boxed_str())).collect();
+        Ok(Self { stored, json, raw })
+    }
 }
 
 /// The masked JSON of a node: what may leave the API.
@@ -47,9 +59,8 @@ pub fn decode(kv: &KeyValue) -> Option<CachedNode> {
             return None;
         }
     };
-    let json = node_json(&record).ok()?;
     let stored = Versioned { record, mod_revision: kv.mod_revision, create_revision: kv.create_revision };
-    Some(CachedNode { stored, json })
+    CachedNode::new(stored).ok()
 }
 
 /// Decodes an exclusive node lock for the reservations view: `(uuid, holder)`.
@@ -63,6 +74,64 @@ pub fn decode_reservation(kv: &KeyValue) -> Option<(String, String)> {
 /// Every reservation in a reservations view snapshot, by node UUID.
 pub fn reservations(snapshot: &[Arc<(String, String)>]) -> HashMap<String, String> {
     snapshot.iter().map(|entry| (entry.0.clone(), entry.1.clone())).collect()
+}
+
+/// Appends a node to a list body as JSON text, per `plan`, from its cached
+/// serialized fields. `base` is the link base already JSON-escaped.
+pub fn write_node(
+    out: &mut String,
+    ctx: &Ctx,
+    plan: &[Slot],
+    base: &str,
+    cached: &CachedNode,
+    reservation: Option<&str>,
+    conductor: Option<&str>,
+) {
+    use std::fmt::Write as _;
+    let uuid = cached.stored.record.uuid;
+    out.push('{');
+    let mut first = true;
+    for slot in plan {
+        let (name, is_link) = match slot {
+            Slot::Field(name) => (name.as_str(), false),
+            Slot::Link(name) => (name.as_str(), true),
+        };
+        let text: std::borrow::Cow<'_, str> = if is_link {
+            let suffix = if name == "links" { String::new() } else { format!("/{name}") };
+            format!(
+                "[{{\"href\": \"{base}/v1/nodes/{uuid}{suffix}\", \"rel\": \"self\"}}, {{\"href\": \"{base}/nodes/{uuid}{suffix}\", \"rel\": \"bookmark\"}}]"
+            )
+            .into()
+        } else {
+            match name {
+                "reservation" => Value::from(reservation).to_string().into(),
+                "conductor" => Value::from(conductor).to_string().into(),
+                "provision_state" | "target_provision_state"
+                    if ctx.version < ferric_model::microversion::known::INSPECT_WAIT =>
+                {
+                    let state = cached
+                        .json
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .and_then(|t| t.parse::<ProvisionState>().ok());
+                    match state {
+                        Some(state) => Value::from(state.api_value(ctx.version)).to_string().into(),
+                        None => cached.raw.get(name).map_or("null".into(), |raw| raw.as_ref().into()),
+                    }
+                }
+                _ => match cached.raw.get(name) {
+                    Some(raw) => raw.as_ref().into(),
+                    None => continue,
+                },
+            }
+        };
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        let _ = write!(out, "\"{name}\": {text}");
+    }
+    out.push('}');
 }
 
 /// Renders a node from its masked JSON plus the read-time fields.

@@ -78,6 +78,17 @@ pub fn components() -> Map<String, Value> {
         ),
     );
     out.insert(
+        "DeployTemplate".into(),
+        resource(Resource::DeployTemplate, json!({"uuid": "", "name": "", "extra": {}, "steps": []})),
+    );
+    out.insert(
+        "Runbook".into(),
+        resource(
+            Resource::Runbook,
+            json!({"uuid": "", "name": "", "extra": {}, "steps": [], "public": false}),
+        ),
+    );
+    out.insert(
         "Driver".into(),
         json!({"type": "object", "properties": {
             "name": {"type": "string"}, "hosts": {"type": "array", "items": {"type": "string"}},
@@ -113,6 +124,20 @@ pub fn components() -> Map<String, Value> {
         ("uuid", "string"),
     ];
     out.insert("PortgroupCreate".into(), body(&group_keys, &["node_uuid"], true));
+    out.insert(
+        "StepSetCreate".into(),
+        body(
+            &[
+                ("name", "string"),
+                ("steps", "array"),
+                ("extra", "object"),
+                ("uuid", "string"),
+                ("description", "string"),
+            ],
+            &["name", "steps"],
+            false,
+        ),
+    );
     out.insert(
         "ChassisCreate".into(),
         body(&[("description", "string"), ("extra", "object"), ("uuid", "string")], &[], true),
