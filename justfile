@@ -19,7 +19,7 @@ run *ARGS: deps-build
 test: deps-test
     cargo nextest run --workspace --no-fail-fast
 
-# Benchmarks: `just bench store|power|imagecache|deploy|api [ARGS]`.
+# Benchmarks: `just bench store|power|imagecache|deploy|bootnet|api [ARGS]`.
 bench target="store" *ARGS: deps-test
     scripts/bench.sh {{target}} {{ARGS}}
 

@@ -18,6 +18,11 @@ case "$target" in
       --ferric "${CARGO_TARGET_DIR:-target}/release/ferric" --nodes "${NODES:-1000}" ;;
   # Ironic's anchor benchmark (create, list, detail, state flows, RSS) against
   # a release all-in-one; extra arguments go to bench.py (e.g. --runs 1).
+  # DHCP exchanges/s (perfdhcp) against Ferric, kea-dhcp4 and dnsmasq; TFTP 64 MiB
+  # against tftpd-hpa, default blksize and blksize 1468 + windowsize 16. Root only.
+  bootnet)
+    "$(dirname "$0")/install-deps.sh" bench
+    cargo run --release -q -p ferric-bootnet --example bootnet-bench ;;
   api) shift; "$(dirname "$0")/bench-api.sh" "$@" ;;
-  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy, api)" >&2; exit 2 ;;
+  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy, bootnet, api)" >&2; exit 2 ;;
 esac

@@ -12,6 +12,10 @@ need() { # need COMMAND DEBIAN-PACKAGE
   command -v "$1" >/dev/null 2>&1 || packages+=("$2")
 }
 
+need_sbin() { # need_sbin COMMAND DEBIAN-PACKAGE: also found in /usr/sbin when not on PATH
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] || packages+=("$2")
+}
+
 # protoc: our proto/ crate and etcd-client's build script both run it; the
 # latter also needs the well-known types (google/protobuf/*.proto).
 need protoc protobuf-compiler
@@ -27,6 +31,28 @@ if [ "$mode" = test ]; then
   need ipmitool ipmitool
   # qemu-img: the image cache converts qcow2 to raw and reads virtual sizes.
   need qemu-img qemu-utils
+  # The boot network's real peers: DHCP clients (ISC dhclient, busybox udhcpc),
+  # a relay (ISC dhcrelay), TFTP clients (tftp-hpa, atftp, curl), iPXE builds
+  # and qemu with its iPXE NIC ROMs for the PXE VM, ip for the namespaces.
+  need_sbin dhclient isc-dhcp-client
+  need busybox busybox
+  need_sbin dhcrelay isc-dhcp-relay
+  need tftp tftp-hpa
+  need atftp atftp
+  need curl curl
+  [ -f /usr/lib/ipxe/undionly.kpxe ] || packages+=(ipxe)
+  [ -d /usr/lib/ipxe/qemu ] || packages+=(ipxe-qemu)
+  need qemu-system-x86_64 qemu-system-x86
+  need_sbin ip iproute2
+fi
+
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  # `just bench bootnet`: perfdhcp (in kea-admin) drives Ferric, kea-dhcp4 and
+  # dnsmasq; tftpd-hpa is the TFTP reference.
+  need_sbin perfdhcp kea-admin
+  need_sbin kea-dhcp4 kea-dhcp4-server
+  need_sbin dnsmasq dnsmasq
+  need_sbin in.tftpd tftpd-hpa
 fi
 
 if [ "$mode" = bench ]; then

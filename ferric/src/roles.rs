@@ -136,7 +136,13 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
             Internal::bind(ServiceKind::Power, &config.power, &process).await?.boxed(ferric_power::run)
         }
         Role::Bootnet => {
-            Internal::bind(ServiceKind::Bootnet, &config.bootnet, &process).await?.boxed(ferric_bootnet::run)
+            let internal = Internal::bind(ServiceKind::Bootnet, &config.bootnet.service(), &process).await?;
+            let settings =
+                ferric_bootnet::BootnetSettings { config: config.bootnet.clone(), root: config.bootnet_root() };
+            let store = process.store.clone();
+            Box::pin(internal.serve(move |options, listener, shutdown| {
+                ferric_bootnet::run(options, listener, store, settings, shutdown)
+            }))
         }
         Role::Imagecache => {
             let internal =

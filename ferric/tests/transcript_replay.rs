@@ -53,7 +53,7 @@ fn substitute(text: &str, ids: &HashMap<String, String>) -> String {
 /// Waits until no transition of `node` is in flight, as a client polling
 /// Ironic would before its next action.
 async fn settle(client: &reqwest::Client, api: &str, node: &str) {
-    let url = format!("{api}/v1/nodes/{node}?fields=target_provision_state,target_power_state");
+    let url = format!("{api}/v1/nodes/{node}?fields=target_provision_state,target_power_state,reservation");
     wait_until(Duration::from_secs(30), &format!("node {node} to settle"), || {
         let request = client.get(&url).header("X-OpenStack-Ironic-API-Version", "1.115").send();
         async move {
@@ -62,7 +62,9 @@ async fn settle(client: &reqwest::Client, api: &str, node: &str) {
                 Ok(response) => response
                     .json::<Value>()
                     .await
-                    .is_ok_and(|v| v["target_provision_state"].is_null() && v["target_power_state"].is_null()),
+                    .is_ok_and(|v| {
+                        v["target_provision_state"].is_null() && v["target_power_state"].is_null() && v["reservation"].is_null()
+                    }),
                 Err(_) => false,
             }
         }

@@ -106,9 +106,12 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Fallback for paths no route matches: Ironic's bare 404.
-pub async fn not_found() -> ApiError {
-    plain_not_found()
+/// Fallback for paths no route matches: Ironic's bare 404, without version
+/// headers.
+pub async fn not_found() -> Response {
+    let mut response = plain_not_found().into_response();
+    response.extensions_mut().insert(crate::version::Unrouted);
+    response
 }
 
 /// Ironic's bare 404 (unknown path, or an endpoint newer than the request's

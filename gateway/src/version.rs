@@ -98,6 +98,10 @@ impl From<VersionError> for ApiError {
     }
 }
 
+/// Marks a response to a path no route matches.
+#[derive(Debug, Clone, Copy)]
+pub struct Unrouted;
+
 /// Middleware: negotiates the version, then stamps the response headers.
 pub async fn negotiate(mut request: Request, next: Next) -> Response {
     let request_id = HeaderValue::try_from(format!("req-{}", uuid::Uuid::new_v4()))
@@ -110,12 +114,15 @@ pub async fn negotiate(mut request: Request, next: Next) -> Response {
         }
         Err(err) => ApiError::from(err.clone()).into_response(),
     };
+    // Ironic answers a path it does not route before its version hook runs, so
+    // that 404 carries no version headers (transcript 77).
+    let unrouted = response.extensions().get::<Unrouted>().is_some();
     let headers = response.headers_mut();
-    if !matches!(negotiated, Err(VersionError::Garbage)) {
+    if !unrouted && !matches!(negotiated, Err(VersionError::Garbage)) {
         insert(headers, MIN_HEADER, MIN_VERSION.to_string());
         insert(headers, MAX_HEADER, MAX_VERSION.to_string());
     }
-    if let Ok(version) = negotiated {
+    if let (Ok(version), false) = (negotiated, unrouted) {
         insert(headers, VERSION_HEADER, version.to_string());
     }
     headers.insert(HeaderName::from_static("x-openstack-request-id"), request_id.clone());

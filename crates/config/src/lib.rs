@@ -11,10 +11,12 @@
 //! sets `gateway.listen`. Values parse as TOML scalars when they can (`true`, `10`,
 //! `["a", "b"]`), otherwise as strings.
 
+mod bootnet;
 mod env;
 mod error;
 mod sections;
 
+pub use bootnet::*;
 pub use error::ConfigError;
 pub use sections::*;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ConfigError;
+use crate::{BootnetConfig, ConfigError};
 
 /// The whole configuration of a Ferric process (any subcommand).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub deploy: DeployConfig,
     pub power: ServiceConfig,
-    pub bootnet: ServiceConfig,
+    pub bootnet: BootnetConfig,
     pub imagecache: ImageCacheConfig,
 }
 
@@ -34,7 +34,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             deploy: DeployConfig::default(),
             power: ServiceConfig::default(),
-            bootnet: ServiceConfig::default(),
+            bootnet: BootnetConfig::default(),
             imagecache: ImageCacheConfig::default(),
         }
     }
@@ -69,6 +69,7 @@ impl Config {
                 reason: "auth_strategy = \"http_basic\" needs an htpasswd file".into(),
             });
         }
+        self.bootnet.validate()?;
         let tls = [&self.tls.cert, &self.tls.key];
         if tls.iter().filter(|p| p.is_some()).count() == 1 {
             return Err(ConfigError::Invalid {
@@ -83,6 +84,12 @@ impl Config {
     /// `state_dir`.
     pub fn image_cache_dir(&self) -> PathBuf {
         self.imagecache.cache_dir.clone().unwrap_or_else(|| self.state_dir.join("images"))
+    }
+
+    /// The boot network's file root (TFTP and HTTP): `bootnet.tftp_root`, or
+    /// `tftp` under `state_dir`.
+    pub fn bootnet_root(&self) -> PathBuf {
+        self.bootnet.tftp_root.clone().unwrap_or_else(|| self.state_dir.join("tftp"))
     }
 
     /// The embedded store's file: `store.path`, or `store.redb` under `state_dir`.
@@ -214,7 +221,7 @@ pub enum AuthStrategy {
     HttpBasic,
 }
 
-/// `[power]`, `[bootnet]`: where an internal gRPC service listens.
+/// `[power]`: where an internal gRPC service listens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {

@@ -27,6 +27,8 @@ use ferric_cluster::MembershipView;
 use ferric_store::DynStore;
 use ferric_store::lock::{LockGuard, Locks};
 use ferric_store::records::{Collection, Versioned};
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use crate::agent::client::AgentClient;
@@ -36,6 +38,11 @@ use crate::interfaces::power::Power;
 use crate::settings::Settings;
 use admission::Admission;
 use task::Task;
+
+/// Extra attempts to take a held node before answering NodeLocked.
+pub const LOCK_RETRIES: u32 = 3;
+/// Pause between those attempts.
+pub const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// A cheap handle to the conductor's shared state.
 #[derive(Clone)]
@@ -142,8 +149,27 @@ impl Engine {
     }
 
     /// Claims and locks the node, then reads it: the start of every operation.
-    /// Refuses at once (never waits) when anyone holds the node.
+    ///
+    /// A held node is retried briefly before NodeLocked, as Ironic retries
+    /// (`node_locked_retry_attempts`, there 3 × 1 s; here [`LOCK_RETRIES`] ×
+    /// [`LOCK_RETRY_PAUSE`]): a task that has just saved its final state releases
+    /// its lock and its local claim a moment later, and a client that saw the
+    /// final state must not be refused for that moment. Work is never queued.
     pub async fn acquire(&self, uuid: Uuid) -> Result<Task> {
+        let mut attempt = 0;
+        loop {
+            match self.try_acquire(uuid).await {
+                Err(DeployError::NodeLocked { .. }) if attempt < LOCK_RETRIES =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(LOCK_RETRY_PAUSE).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn try_acquire(&self, uuid: Uuid) -> Result<Task> {
         let claim = self.claim(uuid)?;
         let lease = self
             .membership
