@@ -103,3 +103,54 @@ print(json.dumps({"state": found.provision_state, "extra": found.extra, "cpus": 
     assert_eq!(out["nodes"], serde_json::json!(["sdk-node"]));
     assert_eq!(out["ports"], serde_json::json!(["52:54:00:00:00:42"]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_walks_a_fake_node_through_its_lifecycle_and_power() {
+    let dir = tempfile::tempdir().unwrap();
+    let ferric = FerricProcess::all_in_one(bin(), dir.path(), &[]).await;
+    let cli = Baremetal::new(&ferric.api);
+    cli.json(&["node", "create", "--driver", "fake-hardware", "--name", "life"]);
+
+    let validate = cli.json(&["node", "validate", "life"]);
+    let results: Vec<(&str, &Value)> = validate
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["Interface"].as_str().unwrap_or_default(), &row["Result"]))
+        .collect();
+    assert_eq!(results.len(), 12, "{validate}");
+    assert!(results.iter().all(|(_, result)| **result == Value::Bool(true)), "{validate}");
+
+    cli.ok(&["node", "manage", "life", "--wait", "60"]);
+    assert_eq!(cli.json(&["node", "show", "life"])["provision_state"], "manageable");
+    cli.ok(&["node", "provide", "life", "--wait", "60"]);
+    assert_eq!(cli.json(&["node", "show", "life"])["provision_state"], "available");
+    cli.ok(&["node", "deploy", "life", "--wait", "60"]);
+    let active = cli.json(&["node", "show", "life"]);
+    assert_eq!(active["provision_state"], "active");
+    assert_eq!(active["target_provision_state"], Value::Null);
+    let refused = cli.run(&["node", "delete", "life"]);
+    assert_eq!(refused.code, 1, "an active node cannot be deleted: {refused:?}");
+    cli.ok(&["node", "undeploy", "life", "--wait", "60"]);
+    assert_eq!(cli.json(&["node", "show", "life"])["provision_state"], "available");
+
+    cli.ok(&["node", "power", "on", "life"]);
+    ferric_integration::wait_until(std::time::Duration::from_secs(20), "power on", || {
+        let shown = cli.json(&["node", "show", "life"]);
+        async move { shown["power_state"] == "power on" }
+    })
+    .await;
+    cli.ok(&["node", "power", "off", "life"]);
+    ferric_integration::wait_until(std::time::Duration::from_secs(20), "power off", || {
+        let shown = cli.json(&["node", "show", "life"]);
+        async move { shown["power_state"] == "power off" }
+    })
+    .await;
+
+    cli.ok(&["node", "boot", "device", "set", "life", "pxe", "--persistent"]);
+    let device = cli.json(&["node", "boot", "device", "show", "life"]);
+    assert_eq!(device["boot_device"], "pxe");
+    let supported = cli.json(&["node", "boot", "device", "show", "life", "--supported"]);
+    // The CLI joins the list for display (transcript cli/14).
+    assert_eq!(supported["supported_boot_devices"], "pxe");
+}
