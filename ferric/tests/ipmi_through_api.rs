@@ -1,0 +1,71 @@
+//! A node with the `ipmi` hardware type, driven through the REST API of a
+//! running all-in-one: the gateway asks the conductor, the conductor asks the
+//! power service, the power service speaks RMCP+ to a real `ipmi_sim` BMC — and
+//! `ipmitool`, which we did not write, confirms what happened to the BMC.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ferric_integration::{FerricProcess, wait_until};
+use ferric_testkit::ipmi::IpmiSim;
+use serde_json::{Value, json};
+
+const VERSION: (&str, &str) = ("X-OpenStack-Ironic-API-Version", "1.115");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn power_and_boot_device_reach_a_real_bmc() {
+    let sim = IpmiSim::start().await.expect("ipmi_sim starts");
+    let dir = tempfile::tempdir().unwrap();
+    let ferric = FerricProcess::all_in_one(Path::new(env!("CARGO_BIN_EXE_ferric")), dir.path(), &[]).await;
+    let client = reqwest::Client::new();
+    let api = &ferric.api;
+    let driver_info: Value = serde_json::from_str(&sim.driver_info_json()).unwrap();
+
+    let created = client
+        .post(format!("{api}/v1/nodes"))
+        .header(VERSION.0, VERSION.1)
+        .json(&json!({"name": "bmc-node", "driver": "ipmi", "driver_info": driver_info}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let node: Value = created.json().await.unwrap();
+    assert_eq!(node["power_interface"], "ipmitool");
+    assert_eq!(node["driver_info"]["ipmi_password"], "******");
+
+    for (target, state, ipmitool_says) in
+        [("power on", "power on", "Chassis Power is on"), ("power off", "power off", "Chassis Power is off")]
+    {
+        let accepted = client
+            .put(format!("{api}/v1/nodes/bmc-node/states/power"))
+            .header(VERSION.0, VERSION.1)
+            .json(&json!({"target": target}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 202, "{}", accepted.text().await.unwrap_or_default());
+        wait_until(Duration::from_secs(30), &format!("the API to report {state}"), || {
+            let request = client.get(format!("{api}/v1/nodes/bmc-node")).header(VERSION.0, VERSION.1).send();
+            async move {
+                let Ok(response) = request.await else { return false };
+                response.json::<Value>().await.is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
+            }
+        })
+        .await;
+        let status = sim.ipmitool(&["chassis", "power", "status"]).await.unwrap();
+        let text = String::from_utf8_lossy(&status.stdout);
+        assert!(text.contains(ipmitool_says), "ipmitool says {text:?}, expected {ipmitool_says}");
+    }
+
+    let set = client
+        .put(format!("{api}/v1/nodes/bmc-node/management/boot_device"))
+        .header(VERSION.0, VERSION.1)
+        .json(&json!({"boot_device": "pxe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204, "{}", set.text().await.unwrap_or_default());
+    let param = sim.ipmitool(&["chassis", "bootparam", "get", "5"]).await.unwrap();
+    let text = String::from_utf8_lossy(&param.stdout);
+    assert!(text.contains("Force PXE"), "boot flags: {text}");
+}
