@@ -1,4 +1,4 @@
-//! A node with the `ipmi` hardware type, driven through the REST API of a
+//! Nodes with the `ipmi` and `redfish` hardware types, driven through the REST API of a
 //! running all-in-one: the gateway asks the conductor, the conductor asks the
 //! power service, the power service speaks RMCP+ to a real `ipmi_sim` BMC — and
 //! `ipmitool`, which we did not write, confirms what happened to the BMC.
@@ -68,4 +68,57 @@ async fn power_and_boot_device_reach_a_real_bmc() {
     let param = sim.ipmitool(&["chassis", "bootparam", "get", "5"]).await.unwrap();
     let text = String::from_utf8_lossy(&param.stdout);
     assert!(text.contains("Force PXE"), "boot flags: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redfish_power_and_boot_device_reach_sushy_tools() {
+    use ferric_testkit::redfish::{SushyEmulator, SushyOptions};
+    let sushy = SushyEmulator::start(SushyOptions::default()).await.expect("sushy-emulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let ferric = FerricProcess::all_in_one(Path::new(env!("CARGO_BIN_EXE_ferric")), dir.path(), &[]).await;
+    let client = reqwest::Client::new();
+    let api = &ferric.api;
+    let system = format!("{}/redfish/v1/Systems/{}", sushy.base_url(), sushy.system_uuids()[0]);
+    let created = client
+        .post(format!("{api}/v1/nodes"))
+        .header(VERSION.0, VERSION.1)
+        .json(&json!({"name": "rf-node", "driver": "redfish", "driver_info": {"redfish_address": sushy.base_url()}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    for (target, state, redfish) in [("power on", "power on", "On"), ("power off", "power off", "Off")] {
+        let accepted = client
+            .put(format!("{api}/v1/nodes/rf-node/states/power"))
+            .header(VERSION.0, VERSION.1)
+            .json(&json!({"target": target}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 202, "{}", accepted.text().await.unwrap_or_default());
+        wait_until(Duration::from_secs(60), &format!("the API to report {state}"), || {
+            let request = client.get(format!("{api}/v1/nodes/rf-node")).header(VERSION.0, VERSION.1).send();
+            async move {
+                let Ok(response) = request.await else { return false };
+                response.json::<Value>().await.is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
+            }
+        })
+        .await;
+        // The emulator's own view, read without Ferric.
+        let seen: Value = client.get(&system).send().await.unwrap().json().await.unwrap();
+        assert_eq!(seen["PowerState"], redfish, "{seen}");
+    }
+
+    let set = client
+        .put(format!("{api}/v1/nodes/rf-node/management/boot_device"))
+        .header(VERSION.0, VERSION.1)
+        .json(&json!({"boot_device": "pxe", "persistent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 204, "{}", set.text().await.unwrap_or_default());
+    let seen: Value = client.get(&system).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen["Boot"]["BootSourceOverrideTarget"], "Pxe", "{seen}");
+    assert_eq!(seen["Boot"]["BootSourceOverrideEnabled"], "Continuous", "{seen}");
 }
