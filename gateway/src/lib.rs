@@ -227,7 +227,7 @@ impl AppState {
         }
         let reservations = nodes::lookup::reservations(self).await?;
         let mut out = Vec::new();
-        for stored in nodes::lookup::all(self).await? {
+        for stored in collection::all::<ferric_catalog::NodeRecord>(&self.inner.store).await? {
             out.push(Arc::new(CachedNode::new(stored)?));
         }
         Ok((out, reservations))

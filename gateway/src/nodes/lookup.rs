@@ -51,20 +51,3 @@ pub async fn reservations(state: &AppState) -> Result<HashMap<String, String>, A
     let page = state.store().range(RangeRequest::prefix(LOCK_PREFIX)).await?;
     Ok(page.kvs.iter().filter_map(super::view::decode_reservation).collect())
 }
-
-/// Every node record, in creation order.
-pub async fn all(state: &AppState) -> Result<Vec<StoredNode>, ApiError> {
-    let collection = nodes(state);
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = collection.list(after.as_deref(), 1000).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    out.sort_by_key(|node| node.create_revision);
-    Ok(out)
-}
