@@ -15,9 +15,11 @@
 //! - [`openapi`]: the route registry and `/v1/openapi.json` built from it.
 //! - [`collection`]: paging, patching and creating, shared by record resources.
 //! - Resources: [`nodes`], [`ports`], [`portgroups`], [`chassis`], [`drivers`],
-//!   [`conductors`], [`step_sets`] (deploy templates, runbooks); the agent's
+//!   [`conductors`], [`step_sets`] (deploy templates, runbooks), [`volume`], [`allocations`],
+//!   [`inspection_rules`]; the agent's
 //!   [`ramdisk`] endpoints (lookup, heartbeat).
 
+pub mod allocations;
 pub mod auth;
 pub mod body;
 pub mod chassis;
@@ -27,6 +29,7 @@ pub mod ctx;
 pub mod drivers;
 pub mod error;
 pub mod extract;
+pub mod inspection_rules;
 pub mod links;
 pub mod list;
 pub mod nodes;
@@ -38,6 +41,7 @@ pub mod render;
 pub mod root;
 pub mod step_sets;
 pub mod version;
+pub mod volume;
 
 pub use error::ApiError;
 
@@ -264,6 +268,9 @@ pub fn operations() -> Routes {
         .merge(drivers::routes())
         .merge(conductors::routes())
         .merge(ramdisk::routes())
+        .merge(volume::routes())
+        .merge(allocations::routes())
+        .merge(inspection_rules::routes())
         .merge(step_sets::routes::<ferric_catalog::DeployTemplateRecord>(
             "/v1/deploy_templates",
             "/v1/deploy_templates/{template}",

@@ -11,8 +11,10 @@
 //! `instance_uuid`, port `address` and `name`, portgroup `name` and `address`,
 //! and the `name` of allocations, deploy templates and runbooks.
 
+use ferric_model::node_settings::{NodeBios, NodeFirmware};
 use ferric_model::{
-    Allocation, Chassis, DeployTemplate, Node, Port, Portgroup, Runbook, VolumeConnector, VolumeTarget,
+    Allocation, Chassis, DeployTemplate, InspectionRule, Node, Port, Portgroup, Runbook, VolumeConnector,
+    VolumeTarget,
 };
 use ferric_store::records::Record;
 use serde::{Deserialize, Serialize};
@@ -111,6 +113,24 @@ record!(
     /// A volume target; a (node, boot index) pair is unique.
     VolumeTargetRecord(VolumeTarget), "volume_targets",
     |target| present([("node_boot_index", Some(format!("{}:{}", target.node_uuid, target.boot_index)))])
+);
+
+record!(
+    /// A node's cached BIOS settings, keyed by the node's UUID.
+    NodeBiosRecord(NodeBios), "node_bios",
+    |_bios| Vec::new()
+);
+
+record!(
+    /// A node's cached firmware components, keyed by the node's UUID.
+    NodeFirmwareRecord(NodeFirmware), "node_firmware",
+    |_firmware| Vec::new()
+);
+
+record!(
+    /// An inspection rule.
+    InspectionRuleRecord(InspectionRule), "inspection_rules",
+    |_rule| Vec::new()
 );
 
 /// The lock name of a node: its exclusive holder is the node's `reservation`.

@@ -458,6 +458,8 @@ pub async fn delete(
         )));
     }
     crate::ports::delete_node_ports(&state, node.uuid).await?;
+    crate::volume::delete_node_records(&state, node.uuid).await?;
+    crate::allocations::delete_node_allocations(&state, node.uuid).await?;
     lookup::nodes(&state)
         .delete(&node.uuid.to_string(), Some(stored.mod_revision))
         .await

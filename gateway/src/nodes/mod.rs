@@ -9,12 +9,17 @@
 //! derived at read time: reservation, conductor), [`crud`] (create, show, list,
 //! patch, delete), [`filters`] (list filters), [`traits`], [`actions`]
 //! (states, provision, power, boot device, maintenance, validate), [`extras`]
-//! (VIFs, history, inventory, shards).
+//! (VIFs, history, inventory, shards), [`controls`] (boot mode, secure boot,
+//! NMI, console), [`firmware`] (BIOS settings, firmware components),
+//! [`indicators`] (LEDs).
 
 pub mod actions;
+pub mod controls;
 pub mod crud;
 pub mod extras;
 pub mod filters;
+pub mod firmware;
+pub mod indicators;
 pub mod input;
 pub mod lookup;
 pub mod traits;
@@ -127,4 +132,59 @@ pub fn routes() -> Routes {
             Doc::show("The node's inventory", Schema::Object),
         )
         .get("/v1/shards", extras::shards, Doc::show("Shards and their node counts", Schema::Object))
+        .put(
+            "/v1/nodes/{node}/states/boot_mode",
+            controls::set_boot_mode,
+            Doc::action("Change the boot mode", Body::Json(Schema::Ref("BootModeTarget")), 202),
+        )
+        .put(
+            "/v1/nodes/{node}/states/secure_boot",
+            controls::set_secure_boot,
+            Doc::action("Turn secure boot on or off", Body::Json(Schema::Ref("SecureBootTarget")), 202),
+        )
+        .put(
+            "/v1/nodes/{node}/management/inject_nmi",
+            controls::inject_nmi,
+            Doc::action("Inject a non-maskable interrupt", Body::OptionalJson(Schema::Object), 204),
+        )
+        .get(
+            "/v1/nodes/{node}/states/console",
+            controls::get_console,
+            Doc::show("The console's state", Schema::Object),
+        )
+        .put(
+            "/v1/nodes/{node}/states/console",
+            controls::set_console,
+            Doc::action("Start or stop the console", Body::Json(Schema::Ref("ConsoleTarget")), 202),
+        )
+        .get(
+            "/v1/nodes/{node}/bios",
+            firmware::list_bios,
+            Doc::show("The node's BIOS settings", Schema::Object),
+        )
+        .get(
+            "/v1/nodes/{node}/bios/{setting}",
+            firmware::show_bios,
+            Doc::show("One BIOS setting", Schema::Object),
+        )
+        .get(
+            "/v1/nodes/{node}/management/indicators",
+            indicators::list,
+            Doc::show("The node's indicators", Schema::Object),
+        )
+        .get(
+            "/v1/nodes/{node}/management/indicators/{indicator}",
+            indicators::show,
+            Doc::show("One indicator's state", Schema::Object),
+        )
+        .put(
+            "/v1/nodes/{node}/management/indicators/{indicator}",
+            indicators::set,
+            Doc::action("Set an indicator's state", Body::Json(Schema::Ref("IndicatorTarget")), 204),
+        )
+        .get(
+            "/v1/nodes/{node}/firmware",
+            firmware::list_firmware,
+            Doc::show("The node's firmware components", Schema::Object),
+        )
 }

@@ -97,6 +97,84 @@ pub fn components() -> Map<String, Value> {
             "properties": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}
         }}),
     );
+    out.insert(
+        "VolumeConnector".into(),
+        resource(
+            Resource::VolumeConnector,
+            json!({"uuid": "", "connector_id": "", "type": "", "extra": {}, "node_uuid": ""}),
+        ),
+    );
+    out.insert(
+        "VolumeTarget".into(),
+        resource(
+            Resource::VolumeTarget,
+            json!({"uuid": "", "boot_index": 0, "extra": {}, "properties": {}, "volume_id": "", "volume_type": "", "node_uuid": ""}),
+        ),
+    );
+    let link_list = json!({"type": "array", "items": {"$ref": "#/components/schemas/Link"}});
+    out.insert(
+        "VolumeIndex".into(),
+        json!({"type": "object", "properties": {"connectors": link_list, "links": link_list, "targets": link_list}}),
+    );
+    let connector_keys = [
+        ("connector_id", "string"),
+        ("extra", "object"),
+        ("node_uuid", "string"),
+        ("type", "string"),
+        ("uuid", "string"),
+    ];
+    out.insert(
+        "VolumeConnectorCreate".into(),
+        body(&connector_keys, &["connector_id", "node_uuid", "type"], true),
+    );
+    let target_keys = [
+        ("boot_index", "integer"),
+        ("extra", "object"),
+        ("node_uuid", "string"),
+        ("properties", "object"),
+        ("uuid", "string"),
+        ("volume_id", "string"),
+        ("volume_type", "string"),
+    ];
+    out.insert(
+        "VolumeTargetCreate".into(),
+        body(&target_keys, &["boot_index", "node_uuid", "volume_id", "volume_type"], true),
+    );
+    out.insert(
+        "Allocation".into(),
+        resource(
+            Resource::Allocation,
+            json!({"uuid": "", "candidate_nodes": [], "extra": {}, "name": "", "owner": "", "resource_class": "", "state": "", "traits": [], "node_uuid": ""}),
+        ),
+    );
+    let allocation_keys = [
+        ("resource_class", "string"),
+        ("traits", "array"),
+        ("candidate_nodes", "array"),
+        ("name", "string"),
+        ("uuid", "string"),
+        ("extra", "object"),
+        ("owner", "string"),
+        ("node", "string"),
+    ];
+    out.insert("AllocationCreate".into(), body(&allocation_keys, &[], true));
+    out.insert(
+        "InspectionRule".into(),
+        resource(
+            Resource::InspectionRule,
+            json!({"uuid": "", "description": "", "phase": "", "priority": 0, "sensitive": false, "conditions": [], "actions": []}),
+        ),
+    );
+    let rule_keys = [
+        ("uuid", "string"),
+        ("description", "string"),
+        ("phase", "string"),
+        ("priority", "integer"),
+        ("sensitive", "boolean"),
+        ("conditions", "array"),
+        ("actions", "array"),
+    ];
+    out.insert("InspectionRuleCreate".into(), body(&rule_keys, &["actions"], true));
     let node_keys: Vec<(&str, &str)> = crate::nodes::input::create_key_types().collect();
     out.insert("NodeCreate".into(), body(&node_keys, &["driver"], true));
     let port_keys = [
@@ -161,6 +239,10 @@ pub fn components() -> Map<String, Value> {
         body(&[("boot_device", "string"), ("persistent", "boolean")], &["boot_device"], false),
     );
     out.insert("Traits".into(), json!({"type": "object", "properties": {"traits": {"type": "array", "items": {"type": "string"}}}, "required": ["traits"]}));
+    out.insert("BootModeTarget".into(), body(&[("target", "string")], &["target"], false));
+    out.insert("SecureBootTarget".into(), body(&[("target", "boolean")], &["target"], false));
+    out.insert("IndicatorTarget".into(), body(&[("state", "string")], &["state"], false));
+    out.insert("ConsoleTarget".into(), body(&[("enabled", "boolean")], &["enabled"], false));
     out.insert("Maintenance".into(), body(&[("reason", "string")], &[], false));
     let heartbeat = [
         ("callback_url", "string"),

@@ -65,6 +65,12 @@ impl Api {
         Api { app: router(state), store, _membership: membership, _dir: dir }
     }
 
+    /// A gateway over `state`, keeping `membership` and `dir` alive (for tests
+    /// that assemble their own peers, e.g. a deploy service).
+    pub fn assemble(state: AppState, store: DynStore, membership: Membership, dir: tempfile::TempDir) -> Api {
+        Api { app: router(state), store, _membership: membership, _dir: dir }
+    }
+
     /// Sends a request at `version` (None: no version header).
     pub async fn call(
         &self,

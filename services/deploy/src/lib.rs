@@ -14,7 +14,8 @@
 //!   step cursor kept in the node.
 //! - [`interfaces`]: a node's driver interfaces; fake ones and the power service.
 //! - [`agent`]: lookup, heartbeat and the agent's command API.
-//! - [`management`]: power changes, boot device, validation.
+//! - [`management`]: power changes, boot device, validation; [`controls`]: boot
+//!   mode, secure boot, NMI, console; [`indicators`]: LEDs.
 //! - [`periodic`]: takeover of orphaned nodes, timeouts, power sync.
 //! - [`history`]: node history events.
 //! - [`error`]: [`DeployError`] and its one mapping to `tonic::Status`.
@@ -26,11 +27,13 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod controls;
 pub mod convert;
 pub mod engine;
 pub mod error;
 pub mod flows;
 pub mod history;
+pub mod indicators;
 pub mod interfaces;
 pub mod management;
 pub mod periodic;

@@ -275,4 +275,129 @@ impl DeployService for Deploy {
         .await
         .map_err(|e: DeployError| e.into())
     }
+
+    async fn set_boot_mode(
+        &self,
+        request: Request<v1::SetBootModeRequest>,
+    ) -> Reply<v1::SetBootModeResponse> {
+        let request = request.into_inner();
+        let span = span("SetBootMode", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            let mode = match v1::BootMode::try_from(request.boot_mode) {
+                Ok(v1::BootMode::Bios) => ferric_model::state::BootMode::Bios,
+                Ok(v1::BootMode::Uefi) => ferric_model::state::BootMode::Uefi,
+                _ => return Err(DeployError::InvalidArgument("unknown boot mode".into())),
+            };
+            self.engine.set_boot_mode(uuid, mode).await?;
+            Ok(Response::new(v1::SetBootModeResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn set_secure_boot(
+        &self,
+        request: Request<v1::SetSecureBootRequest>,
+    ) -> Reply<v1::SetSecureBootResponse> {
+        let request = request.into_inner();
+        let span = span("SetSecureBoot", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            self.engine.set_secure_boot(uuid, request.enabled).await?;
+            Ok(Response::new(v1::SetSecureBootResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn inject_nmi(
+        &self,
+        request: Request<v1::DeployServiceInjectNmiRequest>,
+    ) -> Reply<v1::DeployServiceInjectNmiResponse> {
+        let request = request.into_inner();
+        let span = span("InjectNmi", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            self.engine.inject_nmi(uuid).await?;
+            Ok(Response::new(v1::DeployServiceInjectNmiResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn set_console(&self, request: Request<v1::SetConsoleRequest>) -> Reply<v1::SetConsoleResponse> {
+        let request = request.into_inner();
+        let span = span("SetConsole", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            self.engine.set_console(uuid, request.enabled).await?;
+            Ok(Response::new(v1::SetConsoleResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn get_indicators(
+        &self,
+        request: Request<v1::GetIndicatorsRequest>,
+    ) -> Reply<v1::GetIndicatorsResponse> {
+        let request = request.into_inner();
+        let span = span("GetIndicators", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            let indicators = self
+                .engine
+                .indicators(uuid)
+                .await?
+                .iter()
+                .map(|(component, name, readonly, states)| v1::Indicator {
+                    component: (*component).to_owned(),
+                    name: (*name).to_owned(),
+                    readonly: *readonly,
+                    states: states.iter().map(|s| (*s).to_owned()).collect(),
+                })
+                .collect();
+            Ok(Response::new(v1::GetIndicatorsResponse { indicators }))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn get_indicator_state(
+        &self,
+        request: Request<v1::GetIndicatorStateRequest>,
+    ) -> Reply<v1::GetIndicatorStateResponse> {
+        let request = request.into_inner();
+        let span = span("GetIndicatorState", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            let state = self.engine.indicator_state(uuid, &request.component, &request.name).await?;
+            Ok(Response::new(v1::GetIndicatorStateResponse { state: state.to_owned() }))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn set_indicator_state(
+        &self,
+        request: Request<v1::SetIndicatorStateRequest>,
+    ) -> Reply<v1::SetIndicatorStateResponse> {
+        let request = request.into_inner();
+        let span = span("SetIndicatorState", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            self.engine.set_indicator_state(uuid, &request.component, &request.name, &request.state).await?;
+            Ok(Response::new(v1::SetIndicatorStateResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
 }

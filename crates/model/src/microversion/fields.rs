@@ -37,6 +37,8 @@ pub enum Resource {
     VolumeTarget,
     /// `/v1/nodes/{node}/history` (1.78).
     NodeHistory,
+    /// `/v1/inspection_rules` (1.96).
+    InspectionRule,
 }
 
 /// A field and the version it appears at.
@@ -272,6 +274,21 @@ const NODE_HISTORY: &[Field] = &[
     f("duration_seconds", k::NODE_HISTORY_FIELDS),
 ];
 
+const IR: Version = k::INSPECTION_RULES;
+
+/// Inspection rule fields (`conditions` and `actions` are null when sensitive).
+const INSPECTION_RULE: &[Field] = &[
+    f("uuid", IR),
+    f("created_at", IR),
+    f("updated_at", IR),
+    f("description", IR),
+    f("phase", IR),
+    f("priority", IR),
+    f("sensitive", IR),
+    f("conditions", IR),
+    f("actions", IR),
+];
+
 const LINKS_ONLY_V1: &[Field] = &[f("links", V1)];
 
 impl Resource {
@@ -288,6 +305,7 @@ impl Resource {
         Resource::VolumeConnector,
         Resource::VolumeTarget,
         Resource::NodeHistory,
+        Resource::InspectionRule,
     ];
 
     /// The version the resource's endpoints appear at.
@@ -301,6 +319,7 @@ impl Resource {
             Self::Runbook => RB,
             Self::VolumeConnector | Self::VolumeTarget => VOL,
             Self::NodeHistory => H,
+            Self::InspectionRule => IR,
         }
     }
 
@@ -318,6 +337,7 @@ impl Resource {
             Self::VolumeConnector => VOLUME_CONNECTOR,
             Self::VolumeTarget => VOLUME_TARGET,
             Self::NodeHistory => NODE_HISTORY,
+            Self::InspectionRule => INSPECTION_RULE,
         }
     }
 
@@ -344,6 +364,7 @@ impl Resource {
             Self::VolumeConnector => &["uuid", "node_uuid", "type", "connector_id"],
             Self::VolumeTarget => &["uuid", "node_uuid", "volume_type", "boot_index", "volume_id"],
             Self::NodeHistory => &["uuid", "created_at", "severity", "event"],
+            Self::InspectionRule => &["uuid", "description", "phase", "priority", "sensitive"],
             Self::Allocation => return None,
         })
     }

@@ -139,6 +139,18 @@ impl Power {
         }
     }
 
+    /// Sends a non-maskable interrupt: Ironic's fake does nothing.
+    pub async fn inject_nmi(&self, node: &Node) -> Result<()> {
+        match driver(node)? {
+            Driver::Fake => Ok(()),
+            Driver::Bmc(name) => {
+                let (mut client, node, bmc) = self.bmc(node, name)?;
+                client.inject_nmi(v1::InjectNmiRequest { node, bmc }).await.map_err(status_error)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Reads the next boot device: Ironic's fake always answers PXE, not persistent.
     pub async fn get_boot_device(&self, node: &Node) -> Result<(Option<BootDevice>, Option<bool>)> {
         match driver(node)? {
