@@ -52,6 +52,31 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+/// A body that may be empty, or else must be a JSON object (maintenance
+/// reasons, vendor passthru arguments).
+#[derive(Debug, Default)]
+pub struct OptionalJsonObject(pub Option<Map<String, Value>>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|error| ApiError::bad_request(format!("Cannot read the request body: {error}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonObject(None));
+        }
+        match parse(&bytes)? {
+            Value::Object(map) => Ok(OptionalJsonObject(Some(map))),
+            other => Err(ApiError::bad_request(format!(
+                "Invalid input: expected a JSON object, got {}",
+                kind(&other)
+            ))),
+        }
+    }
+}
+
 /// The JSON type name of `value`, for messages.
 pub fn kind(value: &Value) -> &'static str {
     match value {

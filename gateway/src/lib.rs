@@ -40,6 +40,7 @@ pub mod ramdisk;
 pub mod render;
 pub mod root;
 pub mod step_sets;
+pub mod vendor;
 pub mod version;
 pub mod volume;
 
@@ -268,6 +269,7 @@ pub fn operations() -> Routes {
         .merge(drivers::routes())
         .merge(conductors::routes())
         .merge(ramdisk::routes())
+        .merge(vendor::routes())
         .merge(volume::routes())
         .merge(allocations::routes())
         .merge(inspection_rules::routes())

@@ -73,6 +73,11 @@ pub fn routes() -> Routes {
             node_portgroups,
             Doc::list("List a node's portgroups", "portgroups", "Portgroup"),
         )
+        .get(
+            "/v1/nodes/{node}/portgroups/detail",
+            node_portgroups_detail,
+            Doc::list("List a node's portgroups in detail", "portgroups", "Portgroup"),
+        )
 }
 
 fn groups(state: &AppState) -> Collection<PortgroupRecord> {
@@ -139,6 +144,17 @@ async fn node_portgroups(
     let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
     list_groups(&state, &ctx, query, detail, Some(node.uuid), &format!("nodes/{}/portgroups", node.uuid))
         .await
+}
+
+async fn node_portgroups_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = lookup::find(&state, &ident, ctx.version).await?.record;
+    let path = format!("nodes/{}/portgroups/detail", node.uuid);
+    list_groups(&state, &ctx, query, true, Some(node.uuid), &path).await
 }
 
 async fn list_groups(

@@ -79,6 +79,11 @@ pub fn routes() -> Routes {
             portgroup_ports,
             Doc::list("List a portgroup's ports", "ports", "Port"),
         )
+        .get(
+            "/v1/portgroups/{portgroup}/ports/detail",
+            portgroup_ports_detail,
+            Doc::list("List a portgroup's ports in detail", "ports", "Port"),
+        )
 }
 
 fn ports(state: &AppState) -> Collection<PortRecord> {
@@ -200,6 +205,17 @@ async fn portgroup_ports(
         &format!("portgroups/{}/ports", group.uuid),
     )
     .await
+}
+
+async fn portgroup_ports_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let group = crate::portgroups::find(&state, &ident).await?.record;
+    let path = format!("portgroups/{}/ports/detail", group.uuid);
+    list_ports(&state, &ctx, query, true, Scope::Portgroup(group.uuid), &path).await
 }
 
 async fn list_ports(

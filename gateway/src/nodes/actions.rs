@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::crud::ensure_unlocked;
 use super::lookup;
-use crate::body::JsonObject;
+use crate::body::{JsonObject, OptionalJsonObject};
 use crate::ctx::Ctx;
 use crate::{ApiError, AppState};
 
@@ -273,16 +273,10 @@ pub async fn set_maintenance(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(ident): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJsonObject(body): OptionalJsonObject,
 ) -> Result<StatusCode, ApiError> {
     // The body is optional: `{"reason": "..."}` or nothing.
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let parsed: Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("Invalid JSON in the request body: {e}")))?;
-        parsed.get("reason").and_then(Value::as_str).map(str::to_owned)
-    };
+    let reason = body.and_then(|map| map.get("reason").and_then(Value::as_str).map(str::to_owned));
     maintenance(&state, &ctx, &ident, true, reason).await
 }
 

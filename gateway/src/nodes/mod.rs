@@ -22,6 +22,7 @@ pub mod firmware;
 pub mod indicators;
 pub mod input;
 pub mod lookup;
+pub mod raid;
 pub mod traits;
 pub mod view;
 
@@ -186,5 +187,10 @@ pub fn routes() -> Routes {
             "/v1/nodes/{node}/firmware",
             firmware::list_firmware,
             Doc::show("The node's firmware components", Schema::Object),
+        )
+        .put(
+            "/v1/nodes/{node}/states/raid",
+            raid::set_raid,
+            Doc::action("Set the RAID configuration cleaning applies", Body::Json(Schema::Object), 204),
         )
 }
