@@ -121,4 +121,53 @@ async fn redfish_power_and_boot_device_reach_sushy_tools() {
     let seen: Value = client.get(&system).send().await.unwrap().json().await.unwrap();
     assert_eq!(seen["Boot"]["BootSourceOverrideTarget"], "Pxe", "{seen}");
     assert_eq!(seen["Boot"]["BootSourceOverrideEnabled"], "Continuous", "{seen}");
+
+    // Virtual media, read back from the emulator's own VirtualMedia resource.
+    // The emulator downloads the image, so serve one.
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("boot.iso"), vec![0u8; 64 * 1024]).unwrap();
+    let port = ferric_testkit::free_port();
+    let mut server = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .current_dir(files.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let image = format!("http://127.0.0.1:{port}/boot.iso");
+    wait_until(Duration::from_secs(20), "the image server", || {
+        let request = client.head(&image).send();
+        async move { request.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    let attach = client
+        .post(format!("{api}/v1/nodes/rf-node/vmedia"))
+        .header(VERSION.0, VERSION.1)
+        .json(&json!({"device_type": "cdrom", "image_url": image}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attach.status(), 204, "{}", attach.text().await.unwrap_or_default());
+    let cd = cd_media(&client, &system).await;
+    assert_eq!((cd["Image"].as_str(), cd["Inserted"].as_bool()), (Some(image.as_str()), Some(true)), "{cd}");
+    let listed: Value =
+        client.get(format!("{api}/v1/nodes/rf-node/vmedia")).header(VERSION.0, VERSION.1).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["vmedia"][0]["image_url"], image.as_str());
+    let detach = client
+        .delete(format!("{api}/v1/nodes/rf-node/vmedia?device_types=cdrom"))
+        .header(VERSION.0, VERSION.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detach.status(), 204, "{}", detach.text().await.unwrap_or_default());
+    let cd = cd_media(&client, &system).await;
+    assert_ne!(cd["Inserted"].as_bool(), Some(true), "{cd}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// The emulator's CD virtual media resource of `system` (sushy-tools keeps
+/// virtual media under the system).
+async fn cd_media(client: &reqwest::Client, system: &str) -> Value {
+    client.get(format!("{system}/VirtualMedia/Cd")).send().await.unwrap().json::<Value>().await.unwrap()
 }

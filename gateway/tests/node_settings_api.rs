@@ -81,3 +81,27 @@ async fn detail_sub_lists_carry_every_field() {
     let ports = api.latest(Method::GET, "/v1/portgroups/bond9/ports/detail", None).await;
     assert!(ports.body["ports"][0].get("pxe_enabled").is_some(), "{:?}", ports.body);
 }
+
+#[tokio::test]
+async fn vmedia_requests_are_checked_before_the_conductor() {
+    let api = Api::start().await;
+    api.latest(Method::POST, "/v1/nodes", Some(json!({"name": "vm", "driver": "fake-hardware"}))).await;
+    let no_scheme = api
+        .latest(
+            Method::POST,
+            "/v1/nodes/vm/vmedia",
+            Some(json!({"device_type": "cdrom", "image_url": "boot.iso"})),
+        )
+        .await;
+    assert_eq!(no_scheme.status, StatusCode::BAD_REQUEST);
+    assert_eq!(no_scheme.fault(), "Unsupported or missing URL scheme: ");
+    let missing = api
+        .latest(Method::POST, "/v1/nodes/vm/vmedia", Some(json!({"image_url": "http://x/boot.iso"})))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        api.call(Method::POST, "/v1/nodes/vm/vmedia", Some("1.88"), Some(json!({}))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(api.latest(Method::GET, "/v1/nodes/vm/vmedia", None).await.body, json!({"vmedia": []}));
+}

@@ -25,6 +25,7 @@ pub mod lookup;
 pub mod raid;
 pub mod traits;
 pub mod view;
+pub mod vmedia;
 
 use crate::openapi::{Body, Doc, Routes, Schema};
 
@@ -193,4 +194,15 @@ pub fn routes() -> Routes {
             raid::set_raid,
             Doc::action("Set the RAID configuration cleaning applies", Body::Json(Schema::Object), 204),
         )
+        .post(
+            "/v1/nodes/{node}/vmedia",
+            vmedia::attach,
+            Doc::action("Attach virtual media", Body::Json(Schema::Object), 204),
+        )
+        .delete(
+            "/v1/nodes/{node}/vmedia",
+            vmedia::detach,
+            Doc::action("Detach virtual media", Body::None, 204),
+        )
+        .get("/v1/nodes/{node}/vmedia", vmedia::list, Doc::show("Attached virtual media", Schema::Object))
 }

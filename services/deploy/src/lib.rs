@@ -40,6 +40,7 @@ pub mod periodic;
 pub mod service;
 pub mod settings;
 pub mod steps;
+pub mod vmedia;
 
 use std::future::Future;
 

@@ -59,7 +59,16 @@ impl DeployService for Deploy {
                 rescue_password,
                 disable_ramdisk: request.disable_ramdisk,
             };
-            let (state, target) = self.engine.change_provision_state(provision).await?;
+            // Run to completion even when the caller goes away (its deadline, a
+            // killed gateway): cancelled between taking the node's lock and
+            // handing it to the node's task, the lock stayed held under this
+            // conductor's live lease for ever and the node never moved again.
+            let engine = self.engine.clone();
+            let accepted =
+                tokio::spawn(async move { engine.change_provision_state(provision).await }.in_current_span());
+            let (state, target) = accepted
+                .await
+                .map_err(|e| DeployError::Unavailable(format!("provision request task failed: {e}")))??;
             Ok(Response::new(v1::ChangeProvisionStateResponse {
                 provision_state: state.as_str().to_owned(),
                 target_provision_state: target.map(|t| t.as_str().to_owned()).unwrap_or_default(),
@@ -323,6 +332,43 @@ impl DeployService for Deploy {
             let uuid = convert::node_uuid(request.node.as_ref())?;
             self.engine.inject_nmi(uuid).await?;
             Ok(Response::new(v1::DeployServiceInjectNmiResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn attach_virtual_media(
+        &self,
+        request: Request<v1::AttachVirtualMediaRequest>,
+    ) -> Reply<v1::AttachVirtualMediaResponse> {
+        let request = request.into_inner();
+        let span = span("AttachVirtualMedia", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            let source = if request.image_download_source.is_empty() {
+                "local"
+            } else {
+                &request.image_download_source
+            };
+            self.engine.attach_virtual_media(uuid, &request.device_type, &request.image_url, source).await?;
+            Ok(Response::new(v1::AttachVirtualMediaResponse {}))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn detach_virtual_media(
+        &self,
+        request: Request<v1::DetachVirtualMediaRequest>,
+    ) -> Reply<v1::DetachVirtualMediaResponse> {
+        let request = request.into_inner();
+        let span = span("DetachVirtualMedia", request.node.as_ref());
+        async {
+            let uuid = convert::node_uuid(request.node.as_ref())?;
+            self.engine.detach_virtual_media(uuid, &request.device_types).await?;
+            Ok(Response::new(v1::DetachVirtualMediaResponse {}))
         }
         .instrument(span)
         .await

@@ -151,6 +151,42 @@ impl Power {
         }
     }
 
+    /// Inserts `image_url` into the BMC's virtual `device` (`cdrom` is a CD,
+    /// `floppy` and `disk` a USB stick, as Redfish names them).
+    pub async fn insert_virtual_media(&self, node: &Node, device: &str, image_url: &str) -> Result<()> {
+        match driver(node)? {
+            Driver::Fake => {
+                Err(DeployError::Unsupported(format!("Driver {} has no virtual media.", node.driver)))
+            }
+            Driver::Bmc(name) => {
+                let (mut client, node, bmc) = self.bmc(node, name)?;
+                let request = v1::InsertVirtualMediaRequest {
+                    node,
+                    bmc,
+                    kind: media_kind(device) as i32,
+                    image_url: image_url.to_owned(),
+                };
+                client.insert_virtual_media(request).await.map_err(status_error)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ejects whatever is in the BMC's virtual `device`.
+    pub async fn eject_virtual_media(&self, node: &Node, device: &str) -> Result<()> {
+        match driver(node)? {
+            Driver::Fake => {
+                Err(DeployError::Unsupported(format!("Driver {} has no virtual media.", node.driver)))
+            }
+            Driver::Bmc(name) => {
+                let (mut client, node, bmc) = self.bmc(node, name)?;
+                let request = v1::EjectVirtualMediaRequest { node, bmc, kind: media_kind(device) as i32 };
+                client.eject_virtual_media(request).await.map_err(status_error)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Reads the next boot device: Ironic's fake always answers PXE, not persistent.
     pub async fn get_boot_device(&self, node: &Node) -> Result<(Option<BootDevice>, Option<bool>)> {
         match driver(node)? {
@@ -216,4 +252,9 @@ fn status_error(status: tonic::Status) -> DeployError {
         Code::InvalidArgument | Code::Unimplemented => DeployError::Unsupported(status.message().to_owned()),
         _ => DeployError::Driver(status.message().to_owned()),
     }
+}
+
+/// The Redfish media kind for an Ironic virtual media device type.
+fn media_kind(device: &str) -> v1::VirtualMediaKind {
+    if device == "cdrom" { v1::VirtualMediaKind::Cd } else { v1::VirtualMediaKind::Usb }
 }
