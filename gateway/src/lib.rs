@@ -16,8 +16,8 @@
 //! - [`collection`]: paging, patching and creating, shared by record resources.
 //! - Resources: [`nodes`], [`ports`], [`portgroups`], [`chassis`], [`drivers`],
 //!   [`conductors`], [`step_sets`] (deploy templates, runbooks), [`volume`], [`allocations`],
-//!   [`inspection_rules`]; the agent's
-//!   [`ramdisk`] endpoints (lookup, heartbeat).
+//!   [`inspection_rules`], [`vendor`] passthru; the agent's [`ramdisk`] endpoints
+//!   (lookup, heartbeat).
 
 pub mod allocations;
 pub mod auth;
