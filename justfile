@@ -19,9 +19,26 @@ run *ARGS: deps-build
 test: deps-test
     cargo nextest run --workspace --no-fail-fast
 
+# Distributed mode on this machine: a 3-member etcd and every role as its own process
+# (gateway x2, deploy x3, power x2, bootnet x2, imagecache x2); prints the gateway URLs.
+mesh *ARGS: deps-test
+    cargo build -p ferric --bin ferric
+    cargo run -p ferric-integration --bin ferric-mesh -- --ferric "$CARGO_TARGET_DIR/debug/ferric" {{ARGS}}
+
 # Benchmarks: `just bench store|power|imagecache|deploy|bootnet|api [ARGS]`.
 bench target="store" *ARGS: deps-test
     scripts/bench.sh {{target}} {{ARGS}}
+
+# The static `ferric` binary and Debian's iPXE builds are staged into a context
+# under the target dir; needs buildah or podman (`apt-get install buildah`).
+# Build the container image (Containerfile) with buildah or podman.
+image tag="ferric:0.1.0": deps-test
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release -p ferric --target x86_64-unknown-linux-gnu
+    rm -rf "$CARGO_TARGET_DIR/image-context" && mkdir -p "$CARGO_TARGET_DIR/image-context/ipxe"
+    cp "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/ferric" "$CARGO_TARGET_DIR/image-context/"
+    strip "$CARGO_TARGET_DIR/image-context/ferric"
+    cp /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi "$CARGO_TARGET_DIR/image-context/ipxe/"
+    if command -v buildah >/dev/null; then buildah build -f Containerfile -t {{tag}} "$CARGO_TARGET_DIR/image-context"; else podman build -f Containerfile -t {{tag}} "$CARGO_TARGET_DIR/image-context"; fi
 
 # Format all code.
 fmt:

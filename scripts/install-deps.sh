@@ -44,6 +44,8 @@ if [ "$mode" = test ]; then
   [ -d /usr/lib/ipxe/qemu ] || packages+=(ipxe-qemu)
   need qemu-system-x86_64 qemu-system-x86
   need_sbin ip iproute2
+  # npm installs the buf CLI (below); Debian's npm brings node with it.
+  need npm npm
 fi
 
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
@@ -83,6 +85,18 @@ if [ "$mode" = test ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
+  fi
+fi
+
+# The buf CLI (`buf lint` and `buf breaking` over proto/, run by
+# proto/tests/buf.rs) from the npm registry's @bufbuild/buf, which ships the
+# binary, pinned, beside the build output like the venv.
+if [ "$mode" = test ]; then
+  buf_version=1.75.0
+  buf_dir="${FERRIC_BUF_DIR:-${CARGO_TARGET_DIR:-$HOME/.cache/ferric-target}/buf}"
+  if [ "$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
+    echo "install-deps: installing buf $buf_version into $buf_dir" >&2
+    npm install --silent --no-audit --no-fund --prefix "$buf_dir" "@bufbuild/buf@$buf_version" >/dev/null
   fi
 fi
 

@@ -23,7 +23,11 @@ pub fn venv() -> PathBuf {
 /// installed it (tests never skip a missing peer).
 pub fn venv_tool(name: &str) -> PathBuf {
     let path = venv().join("bin").join(name);
-    assert!(path.exists(), "{} is missing: run `just test` (scripts/install-deps.sh test) to install it", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `just test` (scripts/install-deps.sh test) to install it",
+        path.display()
+    );
     path
 }
 

@@ -11,7 +11,10 @@ use ferric_testkit::{free_port, wait_for};
 pub struct FerricProcess {
     child: Option<Child>,
     log: PathBuf,
-    /// Base URL of its REST API.
+    /// Whether dropping it during a panic prints its whole log; the distributed
+    /// harness prints only tails of its many processes instead.
+    print_log_on_panic: bool,
+    /// Base URL of its REST API (empty for roles without one).
     pub api: String,
 }
 
@@ -21,27 +24,43 @@ impl FerricProcess {
     /// answers.
     pub async fn all_in_one(bin: &Path, state_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let log = state_dir.join("ferric.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(bin);
-        command
-            .arg("all-in-one")
-            .env("FERRIC_STATE_DIR", state_dir)
-            .env("FERRIC_GATEWAY__LISTEN", format!("127.0.0.1:{port}"))
-            .env_remove("FERRIC_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file);
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("spawn ferric");
-        let mut process = Self { child: Some(child), log, api: format!("http://127.0.0.1:{port}") };
+        let listen = format!("127.0.0.1:{port}");
+        let mut env: Vec<(&str, &str)> = vec![("FERRIC_GATEWAY__LISTEN", listen.as_str())];
+        env.extend_from_slice(extra_env);
+        let mut process = Self::spawn_role(bin, "all-in-one", state_dir, &env);
+        process.print_log_on_panic = true;
+        process.api = format!("http://127.0.0.1:{port}");
         process.wait_ready().await;
         process
     }
 
-    async fn wait_ready(&mut self) {
+    /// Starts `ferric <role>` (`gateway`, `deploy`, `power`, `bootnet`,
+    /// `imagecache`) with its state under `state_dir` and the given `FERRIC_*`
+    /// variables, without waiting: what "ready" means depends on the role, so the
+    /// distributed harness ([`crate::mesh`]) decides (a gateway answers `GET /`,
+    /// an internal service appears in the store's registry).
+    pub fn spawn_role(bin: &Path, role: &str, state_dir: &Path, env: &[(&str, &str)]) -> Self {
+        std::fs::create_dir_all(state_dir).expect("state dir");
+        let log = state_dir.join("ferric.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(bin);
+        command
+            .arg(role)
+            .env("FERRIC_STATE_DIR", state_dir)
+            .env_remove("FERRIC_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spawn ferric");
+        Self { child: Some(child), log, print_log_on_panic: false, api: String::new() }
+    }
+
+    /// Waits until the REST API answers `GET /` (panics with the log if the
+    /// process exits first), so a test never races a gateway's start-up.
+    pub async fn wait_ready(&mut self) {
         let client = reqwest::Client::new();
         let url = format!("{}/", self.api);
         let log = self.log.clone();
@@ -67,6 +86,20 @@ impl FerricProcess {
         .await;
     }
 
+    /// Whether the process has exited (or was killed), for readiness checks that
+    /// should fail fast instead of waiting out their deadline.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        match self.child.as_mut() {
+            Some(child) => child.try_wait().ok().flatten(),
+            None => Some(ExitStatus::default()),
+        }
+    }
+
+    /// Its process id while it runs, to name it in reports.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Asks the process to stop (SIGTERM) and waits for it to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
@@ -88,12 +121,17 @@ impl FerricProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Where the process logs, so a failure message can point at it.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
 }
 
 impl Drop for FerricProcess {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
+        if std::thread::panicking() && self.print_log_on_panic {
             eprintln!("--- ferric log ({}) ---\n{}", self.log.display(), self.log());
         }
     }

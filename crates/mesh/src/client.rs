@@ -181,19 +181,94 @@ impl Service<http::Request<Body>> for ServiceClient {
             return Box::pin(std::future::ready(Err(status.into())));
         }
         headers.insert("grpc-timeout", encode_grpc_timeout(deadline));
-        let response = self.channel.call(request);
+        // The instance poll_ready reserved a slot on makes the first attempt; a
+        // fresh clone takes its place for this client's next call.
+        let mut ready = self.channel.clone();
+        std::mem::swap(&mut ready, &mut self.channel);
+        let kind = self.kind.map_or("service", ServiceKind::as_str);
         Box::pin(async move {
             let expired = || Status::deadline_exceeded(format!("no response within {deadline:?}")).into();
-            match tokio::time::timeout(deadline, response).await {
+            match tokio::time::timeout(deadline, call_with_failover(ready, request)).await {
                 Ok(Ok(response)) => Ok(response),
                 // tonic's channel enforces `grpc-timeout` too, and reports it as
                 // CANCELLED; it is our deadline, so say so.
-                Ok(Err(err)) if is_timeout(&err) => Err(expired()),
-                Ok(Err(err)) => Err(err.into()),
+                Ok(Err(err)) if is_timeout(&*err) => Err(expired()),
+                // Transport failures are UNAVAILABLE in gRPC's own terms (tonic
+                // leaves them UNKNOWN), so callers treat them as retryable.
+                Ok(Err(err)) => {
+                    Err(Status::unavailable(format!("{kind} instance unreachable: {err}")).into())
+                }
                 Err(_) => Err(expired()),
             }
         })
     }
+}
+
+/// First pause before another attempt after a refused connection; doubles up to
+/// [`FAILOVER_PAUSE_MAX`].
+const FAILOVER_PAUSE: Duration = Duration::from_millis(5);
+const FAILOVER_PAUSE_MAX: Duration = Duration::from_millis(100);
+/// Attempts of one call while instances refuse connections (about 0.35 s in
+/// all): enough for the balancer to find a live instance beside a dead one,
+/// few enough that a caller whose every instance is gone gets UNAVAILABLE fast.
+const FAILOVER_ATTEMPTS: u32 = 8;
+
+/// Sends `request` through `channel`; when the picked instance is unreachable
+/// before the request left (see [`never_reached_server`]: it died and its
+/// registration has not lapsed yet) — sends it again through the balancer, which may pick
+/// a live instance, up to [`FAILOVER_ATTEMPTS`] times within the caller's
+/// deadline (enforced around this future). Only requests that never reached a live server are
+/// retried, so even calls that are not idempotent are safe: without this, every call routed to a dead
+/// instance within its lease TTL failed. Requests are unary (no contract streams
+/// requests), so the body is buffered for the retries.
+async fn call_with_failover(
+    mut channel: Channel,
+    request: http::Request<Body>,
+) -> Result<http::Response<Body>, BoxError> {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|e| -> BoxError { Box::new(e) })?.to_bytes();
+    let rebuild = || {
+        let mut request = http::Request::new(Body::new(http_body_util::Full::new(body.clone())));
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        *request.extensions_mut() = parts.extensions.clone();
+        request
+    };
+    let mut pause = FAILOVER_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match channel.call(rebuild()).await {
+            Err(err) if never_reached_server(&err) && attempt < FAILOVER_ATTEMPTS => {
+                attempt += 1;
+                tracing::debug!(error = %err, "instance refused the connection; trying another");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(FAILOVER_PAUSE_MAX);
+                channel = channel.clone();
+                channel.ready().await.map_err(|e| -> BoxError { Box::new(e) })?;
+            }
+            other => return other.map_err(Into::into),
+        }
+    }
+}
+
+/// Whether a transport error means the request never reached a server:
+/// connecting failed (refused, or no answer within the connect timeout). A
+/// connection that breaks later (broken pipe, reset) may have delivered the
+/// request, so that is left to the caller (it surfaces as UNAVAILABLE).
+fn never_reached_server(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        if err.is::<tonic::ConnectError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Whether a transport error is tonic's own deadline expiry.

@@ -79,6 +79,41 @@ pub(super) fn event(event: &ec::Event) -> Result<Option<WatchEvent>> {
     Ok(Some(WatchEvent { kind, kv: record }))
 }
 
+/// Whether the call failed connecting to the member it was sent to (refused, or
+/// no answer within the connect timeout): the request never left.
+pub(super) fn is_connect_failure(err: &ec::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match err {
+        ec::Error::GRpcStatus(status) => Some(status),
+        ec::Error::TransportError(e) => Some(e),
+        _ => None,
+    };
+    while let Some(err) = source {
+        let refused = err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        // tonic's connect failure, whichever way it is wrapped.
+        if refused || err.to_string() == "tcp connect error" {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Whether the call failed in transport — could not connect, or the connection
+/// broke (a member died mid-call) — rather than being answered by etcd.
+pub(super) fn is_transport_failure(err: &ec::Error) -> bool {
+    match err {
+        ec::Error::TransportError(_) | ec::Error::IoError(_) => true,
+        ec::Error::GRpcStatus(status) => {
+            is_connect_failure(err)
+                || (matches!(i32::from(status.code()), grpc::UNKNOWN | grpc::UNAVAILABLE)
+                    && status.message() == "transport error")
+        }
+        _ => false,
+    }
+}
+
 /// Maps a client error to the store's, naming the endpoints when the cluster
 /// cannot be reached so the operator knows where to look.
 pub(super) fn error(err: ec::Error, endpoints: &str) -> StoreError {

@@ -96,9 +96,12 @@ impl EtcdStore {
     /// then fail with [`StoreError::Compacted`]. Compacting to an already compacted
     /// revision is a no-op, as in the embedded store.
     pub async fn compact(&self, revision: i64) -> Result<()> {
-        let mut kv = self.client.kv_client();
         let options = ec::CompactionOptions::new().with_physical();
-        match self.bounded("compact", kv.compact(revision, Some(options))).await {
+        let compact = || {
+            let (mut kv, options) = (self.client.kv_client(), options.clone());
+            async move { kv.compact(revision, Some(options)).await }
+        };
+        match self.bounded("compact", compact).await {
             Ok(_) => Ok(()),
             Err(StoreError::Internal(message)) if message.contains("has been compacted") => Ok(()),
             Err(StoreError::Internal(message)) if message.contains("future revision") => {
@@ -113,9 +116,34 @@ impl EtcdStore {
         &self.endpoints
     }
 
-    /// Runs one etcd call under the request timeout, mapping its error.
-    async fn bounded<T>(&self, what: &str, call: impl Future<Output = Result<T, ec::Error>>) -> Result<T> {
-        match tokio::time::timeout(self.options.request_timeout, call).await {
+    /// Runs one etcd call under the request timeout, mapping its error; a call
+    /// that could not connect is made again (see [`failover`]).
+    async fn bounded<T, F>(&self, what: &str, call: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        self.bounded_with(what, call, convert::is_connect_failure).await
+    }
+
+    /// [`Self::bounded`] for reads, which are also made again when the connection
+    /// broke mid-call (a member died): reading twice changes nothing.
+    async fn bounded_read<T, F>(&self, what: &str, call: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        self.bounded_with(what, call, convert::is_transport_failure).await
+    }
+
+    async fn bounded_with<T, F>(
+        &self,
+        what: &str,
+        call: impl FnMut() -> F,
+        retry: fn(&ec::Error) -> bool,
+    ) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        match tokio::time::timeout(self.options.request_timeout, failover(call, retry)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(convert::error(err, &self.endpoints)),
             Err(_) => Err(unanswered(&self.endpoints, what, self.options.request_timeout)),
@@ -124,13 +152,33 @@ impl EtcdStore {
 
     /// Like [`Self::bounded`], but an etcd "lease not found" becomes
     /// [`StoreError::LeaseNotFound`] for `lease`.
-    async fn bounded_lease<T>(
+    async fn bounded_lease<T, F>(&self, what: &str, lease: i64, call: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        self.bounded_lease_with(what, lease, call, convert::is_connect_failure).await
+    }
+
+    /// [`Self::bounded_lease`] for calls that may be repeated after a broken
+    /// connection (refreshing or reading a lease).
+    async fn bounded_lease_read<T, F>(&self, what: &str, lease: i64, call: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        self.bounded_lease_with(what, lease, call, convert::is_transport_failure).await
+    }
+
+    async fn bounded_lease_with<T, F>(
         &self,
         what: &str,
         lease: i64,
-        call: impl Future<Output = Result<T, ec::Error>>,
-    ) -> Result<T> {
-        match tokio::time::timeout(self.options.request_timeout, call).await {
+        call: impl FnMut() -> F,
+        retry: fn(&ec::Error) -> bool,
+    ) -> Result<T>
+    where
+        F: Future<Output = Result<T, ec::Error>>,
+    {
+        match tokio::time::timeout(self.options.request_timeout, failover(call, retry)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) if convert::is_lease_not_found(&err) => Err(StoreError::LeaseNotFound(lease)),
             Ok(Err(err)) => Err(convert::error(err, &self.endpoints)),
@@ -143,6 +191,32 @@ impl EtcdStore {
     }
 }
 
+/// Makes `call`, and makes it again while it fails in a way `retry` accepts —
+/// the member the client's balancer picked refuses the connection (a dead
+/// member stays in the balancer; without this, one member down failed a share
+/// of all calls although the others had quorum), or for reads, the connection
+/// broke. Nothing was sent when connecting failed, so writes retry safely; the
+/// caller's request timeout bounds the whole.
+async fn failover<T, F>(
+    mut call: impl FnMut() -> F,
+    retry: fn(&ec::Error) -> bool,
+) -> std::result::Result<T, ec::Error>
+where
+    F: Future<Output = std::result::Result<T, ec::Error>>,
+{
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match call().await {
+            Err(err) if retry(&err) => {
+                tracing::debug!(error = %err, "etcd member unreachable; trying another");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn unanswered(endpoints: &str, what: &str, timeout: Duration) -> StoreError {
     StoreError::Unavailable(format!("etcd at {endpoints} did not answer {what} within {timeout:?}"))
 }
@@ -150,13 +224,15 @@ fn unanswered(endpoints: &str, what: &str, timeout: Duration) -> StoreError {
 #[async_trait::async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
-        let mut kv = self.client.kv_client();
-        let response = self.bounded("get", kv.get(key, None)).await?;
+        let get = || {
+            let mut kv = self.client.kv_client();
+            async move { kv.get(key, None).await }
+        };
+        let response = self.bounded_read("get", get).await?;
         response.kvs().first().map(convert::kv).transpose()
     }
 
     async fn range(&self, range: RangeRequest) -> Result<RangePage> {
-        let mut kv = self.client.kv_client();
         let mut options = ec::GetOptions::new();
         if let Some(end) = &range.end {
             if range.start >= *end {
@@ -169,7 +245,12 @@ impl Store for EtcdStore {
         if range.limit > 0 {
             options = options.with_limit(i64::try_from(range.limit).unwrap_or(i64::MAX));
         }
-        let response = self.bounded("range", kv.get(range.start.as_str(), Some(options))).await?;
+        let start = range.start.as_str();
+        let get = || {
+            let (mut kv, options) = (self.client.kv_client(), options.clone());
+            async move { kv.get(start, Some(options)).await }
+        };
+        let response = self.bounded_read("range", get).await?;
         let kvs = response.kvs().iter().map(convert::kv).collect::<Result<Vec<_>>>()?;
         let revision = response.header().map_or(0, |h| h.revision());
         Ok(RangePage { kvs, more: response.more(), revision })
@@ -181,11 +262,14 @@ impl Store for EtcdStore {
             Op::Put { lease: Some(lease), .. } => Some(lease.0),
             _ => None,
         });
-        let mut kv = self.client.kv_client();
         let request = convert::txn(&txn);
+        let call = || {
+            let (mut kv, request) = (self.client.kv_client(), request.clone());
+            async move { kv.txn(request).await }
+        };
         let response = match lease {
-            Some(lease) => self.bounded_lease("txn", lease, kv.txn(request)).await?,
-            None => self.bounded("txn", kv.txn(request)).await?,
+            Some(lease) => self.bounded_lease("txn", lease, call).await?,
+            None => self.bounded("txn", call).await?,
         };
         let revision = response.header().map_or(0, |h| h.revision());
         Ok(TxnOutcome { succeeded: response.succeeded(), revision })
@@ -200,8 +284,11 @@ impl Store for EtcdStore {
         if from_revision > 0 {
             options = options.with_start_revision(from_revision);
         }
-        let mut watch = self.client.watch_client();
-        let stream = self.bounded("watch", watch.watch(prefix, Some(options))).await?;
+        let open = || {
+            let (mut watch, options) = (self.client.watch_client(), options.clone());
+            async move { watch.watch(prefix, Some(options)).await }
+        };
+        let stream = self.bounded_read("watch", open).await?;
         let state = WatchState {
             stream,
             pending: std::collections::VecDeque::new(),
@@ -218,8 +305,11 @@ impl Store for EtcdStore {
         }
         // etcd counts in whole seconds: round up so the lease lives at least `ttl`.
         let seconds = i64::try_from(ttl.as_millis().div_ceil(1000)).unwrap_or(i64::MAX).max(1);
-        let mut lease = self.client.lease_client();
-        let response = self.bounded("lease grant", lease.grant(seconds, None)).await?;
+        let grant = || {
+            let mut lease = self.client.lease_client();
+            async move { lease.grant(seconds, None).await }
+        };
+        let response = self.bounded("lease grant", grant).await?;
         if !response.error().is_empty() {
             return Err(StoreError::Internal(format!("etcd lease grant: {}", response.error())));
         }
@@ -229,10 +319,13 @@ impl Store for EtcdStore {
     }
 
     async fn lease_keep_alive(&self, lease: LeaseId) -> Result<Duration> {
-        let mut client = self.client.lease_client();
         // One refresh: opening the keep-alive stream sends one request and waits for
         // its answer (TTL 0 = gone).
-        let refreshed = self.bounded_lease("lease keep-alive", lease.0, client.keep_alive(lease.0)).await;
+        let keep_alive = || {
+            let mut client = self.client.lease_client();
+            async move { client.keep_alive(lease.0).await }
+        };
+        let refreshed = self.bounded_lease_read("lease keep-alive", lease.0, keep_alive).await;
         if let Err(StoreError::LeaseNotFound(_)) = &refreshed {
             self.ttls().remove(&lease.0);
         }
@@ -241,8 +334,11 @@ impl Store for EtcdStore {
             return Ok(*ttl);
         }
         // Granted by another process: ask etcd for the TTL once.
-        let info =
-            self.bounded_lease("lease time-to-live", lease.0, client.time_to_live(lease.0, None)).await?;
+        let time_to_live = || {
+            let mut client = self.client.lease_client();
+            async move { client.time_to_live(lease.0, None).await }
+        };
+        let info = self.bounded_lease_read("lease time-to-live", lease.0, time_to_live).await?;
         if info.ttl() <= 0 {
             return Err(StoreError::LeaseNotFound(lease.0));
         }
@@ -253,15 +349,21 @@ impl Store for EtcdStore {
 
     async fn lease_revoke(&self, lease: LeaseId) -> Result<()> {
         self.ttls().remove(&lease.0);
-        let mut client = self.client.lease_client();
-        self.bounded_lease("lease revoke", lease.0, client.revoke(lease.0)).await?;
+        let revoke = || {
+            let mut client = self.client.lease_client();
+            async move { client.revoke(lease.0).await }
+        };
+        self.bounded_lease("lease revoke", lease.0, revoke).await?;
         Ok(())
     }
 
     async fn current_revision(&self) -> Result<i64> {
-        let mut kv = self.client.kv_client();
         let options = ec::GetOptions::new().with_count_only();
-        let response = self.bounded("status", kv.get("\0", Some(options))).await?;
+        let get = || {
+            let (mut kv, options) = (self.client.kv_client(), options.clone());
+            async move { kv.get("\0", Some(options)).await }
+        };
+        let response = self.bounded_read("status", get).await?;
         response
             .header()
             .map(|h| h.revision())

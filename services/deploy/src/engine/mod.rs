@@ -159,8 +159,7 @@ impl Engine {
         let mut attempt = 0;
         loop {
             match self.try_acquire(uuid).await {
-                Err(DeployError::NodeLocked { .. }) if attempt < LOCK_RETRIES =>
-                {
+                Err(DeployError::NodeLocked { .. }) if attempt < LOCK_RETRIES => {
                     attempt += 1;
                     tokio::time::sleep(LOCK_RETRY_PAUSE).await;
                 }

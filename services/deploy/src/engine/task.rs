@@ -90,6 +90,21 @@ impl Task {
                     self.base = theirs.record;
                     self.revision = theirs.mod_revision;
                 }
+                // The write's fate is unknown (an etcd member died mid-call): read
+                // back. Our record (its `updated_at` is ours alone) means it landed;
+                // an unchanged revision means it did not and may be sent again.
+                Err(error @ StoreError::Unavailable(_)) => {
+                    let stored = self.engine.node(&self.uuid()).await?;
+                    if stored.record == self.node {
+                        self.revision = stored.mod_revision;
+                        self.base = stored.record.clone();
+                        self.node = stored.record;
+                        return Ok(());
+                    }
+                    if stored.mod_revision != self.revision {
+                        return Err(error.into());
+                    }
+                }
                 Err(error) => return Err(error.into()),
             }
         }
