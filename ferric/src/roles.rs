@@ -126,7 +126,9 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
             };
             Box::pin(async move {
                 let served = internal
-                    .serve(move |options, listener, shutdown| ferric_deploy::run(options, listener, shutdown, context))
+                    .serve(move |options, listener, shutdown| {
+                        ferric_deploy::run(options, listener, shutdown, context)
+                    })
                     .await;
                 membership.leave().await;
                 served
@@ -137,8 +139,10 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
         }
         Role::Bootnet => {
             let internal = Internal::bind(ServiceKind::Bootnet, &config.bootnet.service(), &process).await?;
-            let settings =
-                ferric_bootnet::BootnetSettings { config: config.bootnet.clone(), root: config.bootnet_root() };
+            let settings = ferric_bootnet::BootnetSettings {
+                config: config.bootnet.clone(),
+                root: config.bootnet_root(),
+            };
             let store = process.store.clone();
             Box::pin(internal.serve(move |options, listener, shutdown| {
                 ferric_bootnet::run(options, listener, store, settings, shutdown)

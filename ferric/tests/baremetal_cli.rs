@@ -20,7 +20,16 @@ async fn the_cli_enrolls_edits_and_deletes_nodes_and_ports() {
     let names: Vec<&str> = drivers.as_array().unwrap().iter().filter_map(|d| d["name"].as_str()).collect();
     assert_eq!(names, ["fake-hardware", "ipmi", "manual-management", "redfish"], "{drivers}");
 
-    let node = cli.json(&["node", "create", "--driver", "fake-hardware", "--name", "cli-node-0", "--property", "cpus=2"]);
+    let node = cli.json(&[
+        "node",
+        "create",
+        "--driver",
+        "fake-hardware",
+        "--name",
+        "cli-node-0",
+        "--property",
+        "cpus=2",
+    ]);
     assert_eq!(node["provision_state"], "enroll");
     assert_eq!(node["properties"]["cpus"], 2, "the CLI sends numbers as JSON numbers");
     let uuid = node["uuid"].as_str().unwrap().to_owned();
@@ -33,7 +42,17 @@ async fn the_cli_enrolls_edits_and_deletes_nodes_and_ports() {
     let fields = cli.json(&["node", "list", "--fields", "uuid", "name"]);
     assert_eq!(fields[0]["uuid"], uuid.as_str());
 
-    cli.ok(&["node", "set", "cli-node-0", "--extra", "foo=bar", "--description", "rack 4", "--driver-info", "ipmi_password=secret"]);
+    cli.ok(&[
+        "node",
+        "set",
+        "cli-node-0",
+        "--extra",
+        "foo=bar",
+        "--description",
+        "rack 4",
+        "--driver-info",
+        "ipmi_password=secret",
+    ]);
     let shown = cli.json(&["node", "show", "cli-node-0"]);
     assert_eq!(shown["extra"]["foo"], "bar");
     assert_eq!(shown["description"], "rack 4");
@@ -64,7 +83,10 @@ async fn the_cli_enrolls_edits_and_deletes_nodes_and_ports() {
     assert_eq!(ports[0]["address"], "52:54:00:aa:bb:01");
     let duplicate = cli.run(&["port", "create", "52:54:00:aa:bb:01", "--node", &uuid]);
     assert_eq!(duplicate.code, 1);
-    assert!(duplicate.stderr.contains("A port with MAC address 52:54:00:aa:bb:01 already exists. (HTTP 409)"), "{duplicate:?}");
+    assert!(
+        duplicate.stderr.contains("A port with MAC address 52:54:00:aa:bb:01 already exists. (HTTP 409)"),
+        "{duplicate:?}"
+    );
     cli.ok(&["port", "delete", "52:54:00:aa:bb:01"]);
     assert!(cli.json(&["port", "list"]).as_array().unwrap().is_empty());
 
@@ -73,7 +95,10 @@ async fn the_cli_enrolls_edits_and_deletes_nodes_and_ports() {
     assert!(missing.stderr.starts_with("Node no-such-node could not be found. (HTTP 404)"), "{missing:?}");
     let bad_driver = cli.run(&["node", "create", "--driver", "no-such-driver", "--name", "cli-bad"]);
     assert_eq!(bad_driver.code, 1);
-    assert!(bad_driver.stderr.contains("No conductor service registered which supports driver no-such-driver"), "{bad_driver:?}");
+    assert!(
+        bad_driver.stderr.contains("No conductor service registered which supports driver no-such-driver"),
+        "{bad_driver:?}"
+    );
 
     let deleted = cli.ok(&["node", "delete", "cli-node-0"]);
     assert!(deleted.stdout.contains("Deleted node cli-node-0"), "{deleted:?}");

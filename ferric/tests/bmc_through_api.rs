@@ -48,7 +48,10 @@ async fn power_and_boot_device_reach_a_real_bmc() {
             let request = client.get(format!("{api}/v1/nodes/bmc-node")).header(VERSION.0, VERSION.1).send();
             async move {
                 let Ok(response) = request.await else { return false };
-                response.json::<Value>().await.is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
+                response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
             }
         })
         .await;
@@ -101,7 +104,10 @@ async fn redfish_power_and_boot_device_reach_sushy_tools() {
             let request = client.get(format!("{api}/v1/nodes/rf-node")).header(VERSION.0, VERSION.1).send();
             async move {
                 let Ok(response) = request.await else { return false };
-                response.json::<Value>().await.is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
+                response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|n| n["power_state"] == state && n["target_power_state"].is_null())
             }
         })
         .await;
@@ -150,8 +156,15 @@ async fn redfish_power_and_boot_device_reach_sushy_tools() {
     assert_eq!(attach.status(), 204, "{}", attach.text().await.unwrap_or_default());
     let cd = cd_media(&client, &system).await;
     assert_eq!((cd["Image"].as_str(), cd["Inserted"].as_bool()), (Some(image.as_str()), Some(true)), "{cd}");
-    let listed: Value =
-        client.get(format!("{api}/v1/nodes/rf-node/vmedia")).header(VERSION.0, VERSION.1).send().await.unwrap().json().await.unwrap();
+    let listed: Value = client
+        .get(format!("{api}/v1/nodes/rf-node/vmedia"))
+        .header(VERSION.0, VERSION.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["vmedia"][0]["image_url"], image.as_str());
     let detach = client
         .delete(format!("{api}/v1/nodes/rf-node/vmedia?device_types=cdrom"))

@@ -25,5 +25,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .expect("run schemathesis");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "schemathesis found problems:\n{stdout}\n{stderr}\nferric log:\n{}", ferric.log());
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{stdout}\n{stderr}\nferric log:\n{}",
+        ferric.log()
+    );
 }

@@ -29,7 +29,8 @@ fn shape(body: &str) -> Option<(BTreeSet<String>, Option<BTreeSet<String>>)> {
     let value: Value = serde_json::from_str(body).ok()?;
     let top = keys(&value);
     let first = value.as_object().and_then(|map| {
-        map.values().find_map(|v| v.as_array().and_then(|items| items.first()).filter(|i| i.is_object()).map(keys))
+        map.values()
+            .find_map(|v| v.as_array().and_then(|items| items.first()).filter(|i| i.is_object()).map(keys))
     });
     Some((top, first))
 }
@@ -59,12 +60,11 @@ async fn settle(client: &reqwest::Client, api: &str, node: &str) {
         async move {
             match request.await {
                 Ok(response) if response.status() == 404 => true,
-                Ok(response) => response
-                    .json::<Value>()
-                    .await
-                    .is_ok_and(|v| {
-                        v["target_provision_state"].is_null() && v["target_power_state"].is_null() && v["reservation"].is_null()
-                    }),
+                Ok(response) => response.json::<Value>().await.is_ok_and(|v| {
+                    v["target_provision_state"].is_null()
+                        && v["target_power_state"].is_null()
+                        && v["reservation"].is_null()
+                }),
                 Err(_) => false,
             }
         }
@@ -84,7 +84,8 @@ async fn every_transcript_request_gets_ironics_status_headers_and_shapes() {
 
     for exchange in &exchanges {
         let path = substitute(&exchange.path, &ids);
-        if let Some(node) = path.strip_prefix("/v1/nodes/").map(|rest| rest.split(['/', '?']).next().unwrap_or_default())
+        if let Some(node) =
+            path.strip_prefix("/v1/nodes/").map(|rest| rest.split(['/', '?']).next().unwrap_or_default())
             && !node.is_empty()
             && (exchange.method != "GET" || path.contains("/states"))
         {
@@ -103,12 +104,18 @@ async fn every_transcript_request_gets_ironics_status_headers_and_shapes() {
         let headers = response.headers().clone();
         let body = response.text().await.unwrap();
 
-        let expected_status = DEVIATIONS.iter().find(|d| d.0 == exchange.name).map_or(exchange.status, |d| d.1);
+        let expected_status =
+            DEVIATIONS.iter().find(|d| d.0 == exchange.name).map_or(exchange.status, |d| d.1);
         if status != expected_status {
-            mismatches.push(format!("{}: status {status}, Ironic {} ({body})", exchange.name, exchange.status));
+            mismatches
+                .push(format!("{}: status {status}, Ironic {} ({body})", exchange.name, exchange.status));
             continue;
         }
-        for header in ["x-openstack-ironic-api-minimum-version", "x-openstack-ironic-api-maximum-version", "x-openstack-ironic-api-version"] {
+        for header in [
+            "x-openstack-ironic-api-minimum-version",
+            "x-openstack-ironic-api-maximum-version",
+            "x-openstack-ironic-api-version",
+        ] {
             let theirs = exchange.response_headers.iter().find(|(k, _)| k == header).map(|(_, v)| v.as_str());
             let ours = headers.get(header).and_then(|v| v.to_str().ok());
             if theirs != ours {
@@ -128,7 +135,9 @@ async fn every_transcript_request_gets_ironics_status_headers_and_shapes() {
             mismatches.push(format!("{}: body {body:?}, Ironic {:?}", exchange.name, exchange.response_body));
         }
         // Map the UUIDs Ironic generated to Ferric's, in order of appearance.
-        if let (Ok(theirs), Ok(ours)) = (serde_json::from_str::<Value>(&exchange.response_body), serde_json::from_str::<Value>(&body)) {
+        if let (Ok(theirs), Ok(ours)) =
+            (serde_json::from_str::<Value>(&exchange.response_body), serde_json::from_str::<Value>(&body))
+        {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             uuids(&theirs, &mut a);
             uuids(&ours, &mut b);
@@ -137,5 +146,11 @@ async fn every_transcript_request_gets_ironics_status_headers_and_shapes() {
             }
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} exchanges differ from Ironic:\n{}", mismatches.len(), exchanges.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} exchanges differ from Ironic:\n{}",
+        mismatches.len(),
+        exchanges.len(),
+        mismatches.join("\n")
+    );
 }
