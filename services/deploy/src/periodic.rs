@@ -94,8 +94,12 @@ impl Engine {
         Ok((nodes, locked))
     }
 
-    /// Takeover, timeouts and timed waits for the nodes this conductor owns.
+    /// Takeover, timeouts and timed waits for the nodes this conductor owns,
+    /// after freeing any lock of this conductor's that no task holds.
     pub async fn check_nodes(&self) -> Result<()> {
+        if let Err(error) = self.release_stale_locks().await {
+            tracing::debug!(%error, "stale-lock sweep skipped");
+        }
         let (nodes, locked) = self.owned_nodes().await?;
         for stored in nodes {
             let node = stored.record;

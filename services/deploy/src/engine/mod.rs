@@ -43,6 +43,8 @@ use task::Task;
 pub const LOCK_RETRIES: u32 = 3;
 /// Pause between those attempts.
 pub const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// Attempts to release a lock while the store is briefly unavailable.
+const RELEASE_ATTEMPTS: u32 = 10;
 
 /// A cheap handle to the conductor's shared state.
 #[derive(Clone)]
@@ -188,13 +190,59 @@ impl Engine {
     }
 
     /// Releases a lock, logging (not failing) when it was already gone.
+    ///
+    /// A store that is briefly unavailable (an etcd member just died) is retried
+    /// with backoff: the lease this lock hangs on stays alive with this
+    /// conductor, so a release given up would hold the node until a periodic
+    /// stale-lock sweep ([`Engine::release_stale_locks`]) frees it.
     pub async fn release_guard(&self, guard: &LockGuard) {
-        match self.locks.release(guard).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(lock = guard.name(), "lock was already gone when released"),
-            Err(error) => {
-                tracing::warn!(lock = guard.name(), %error, "cannot release lock; it lapses with the lease")
+        let mut pause = Duration::from_millis(50);
+        for _ in 0..RELEASE_ATTEMPTS {
+            match self.locks.release(guard).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(lock = guard.name(), "lock was already gone when released");
+                    return;
+                }
+                Err(error) if error.is_transient() => {
+                    tracing::debug!(lock = guard.name(), %error, "lock release failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(error) => {
+                    tracing::warn!(lock = guard.name(), %error, "cannot release lock; the stale-lock sweep will");
+                    return;
+                }
             }
         }
+        tracing::warn!(lock = guard.name(), "store unavailable while releasing; the stale-lock sweep will");
+    }
+
+    /// Frees node locks this conductor holds in the store without a local task
+    /// driving the node: a release that never reached the store. Each is taken
+    /// through the local claim first, so no task can start on the node meanwhile.
+    pub async fn release_stale_locks(&self) -> Result<usize> {
+        let prefix = format!("{}nodes%2F", ferric_store::lock::LOCK_PREFIX);
+        let page = self.store.range(ferric_store::RangeRequest::prefix(&prefix)).await?;
+        let mut freed = 0;
+        for kv in page.kvs {
+            let Some(uuid) = kv.key.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix("/exclusive"))
+            else {
+                continue;
+            };
+            let Ok(uuid) = uuid.parse::<Uuid>() else { continue };
+            if kv.value != self.hostname().as_bytes() || kv.lease != self.membership.lease() {
+                continue;
+            }
+            let Ok(_claim) = self.claim(uuid) else { continue };
+            let txn = ferric_store::Txn::new()
+                .when(ferric_store::Compare::mod_revision(&kv.key, kv.mod_revision))
+                .then(ferric_store::Op::delete(&kv.key));
+            if self.store.txn(txn).await?.succeeded {
+                tracing::warn!(node = %uuid, "freed a lock whose release never reached the store");
+                freed += 1;
+            }
+        }
+        Ok(freed)
     }
 }
