@@ -115,6 +115,31 @@ fn event_key(node: &str, at: DateTime<Utc>, uuid: Uuid) -> String {
     format!("{HISTORY_PREFIX}{node}/{micros:020}-{uuid}")
 }
 
+/// Writes one batch, retrying while the store is briefly unavailable (an etcd
+/// member just died): events are idempotent puts under unique keys, so a retry
+/// after a lost reply cannot duplicate them.
+async fn write_batch(store: &DynStore, ops: Vec<Op>) {
+    let mut pause = std::time::Duration::from_millis(50);
+    for _ in 0..WRITE_ATTEMPTS {
+        match store.txn(Txn { compares: Vec::new(), ops: ops.clone() }).await {
+            Ok(_) => return,
+            Err(error) if error.is_transient() => {
+                tracing::debug!(%error, "node history write failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot store node history events");
+                return;
+            }
+        }
+    }
+    tracing::warn!(events = ops.len(), "store unavailable; node history events dropped");
+}
+
+/// Attempts per history batch while the store is unavailable (about 8 s).
+const WRITE_ATTEMPTS: u32 = 12;
+
 async fn writer(store: DynStore, mut rx: mpsc::UnboundedReceiver<Message>) {
     while let Some(first) = rx.recv().await {
         let mut ops = Vec::new();
@@ -130,10 +155,7 @@ async fn writer(store: DynStore, mut rx: mpsc::UnboundedReceiver<Message>) {
             }
         }
         if !ops.is_empty() {
-            let txn = Txn { compares: Vec::new(), ops };
-            if let Err(error) = store.txn(txn).await {
-                tracing::warn!(%error, "cannot store node history events");
-            }
+            write_batch(&store, ops).await;
         }
         for done in waiters {
             let _ = done.send(());
