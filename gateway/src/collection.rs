@@ -172,6 +172,20 @@ pub fn apply_patch<T: Serialize>(
     }
 }
 
+/// A store refusal of a write to a `what` (`port`, `portgroup`) in Ironic's
+/// words: a taken unique key or UUID is a 409 naming it.
+pub fn write_error(error: ferric_store::StoreError, what: &str, uuid: uuid::Uuid) -> ApiError {
+    use ferric_store::StoreError as E;
+    match error {
+        E::UniqueViolation { index, value, .. } => {
+            let label = if index == "address" { "MAC address" } else { index.as_str() };
+            ApiError::conflict(format!("A {what} with {label} {value} already exists."))
+        }
+        E::AlreadyExists(_) => ApiError::conflict(format!("A {what} with UUID {uuid} already exists.")),
+        other => other.into(),
+    }
+}
+
 /// 201 with the rendered resource and `Location` at `<base>/v1/<path>`.
 pub fn created(ctx: &Ctx, path: &str, rendered: Value) -> Response {
     let mut response = (StatusCode::CREATED, Json(rendered)).into_response();

@@ -11,7 +11,6 @@ use ferric_catalog::{PortRecord, PortgroupRecord};
 use ferric_model::microversion::fields::Resource;
 use ferric_model::validate::normalize_mac;
 use ferric_model::{Portgroup, Version};
-use ferric_store::StoreError;
 use ferric_store::records::{Collection, Versioned};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -205,21 +204,6 @@ async fn show(
     Ok(Json(render_group(&ctx, &group, &selection)?))
 }
 
-fn group_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
-    match error {
-        StoreError::UniqueViolation { index, value, .. } if index == "address" => {
-            ApiError::conflict(format!("A portgroup with MAC address {value} already exists."))
-        }
-        StoreError::UniqueViolation { index, value, .. } if index == "name" => {
-            ApiError::conflict(format!("A portgroup with name {value} already exists."))
-        }
-        StoreError::AlreadyExists(_) => {
-            ApiError::conflict(format!("A portgroup with UUID {uuid} already exists."))
-        }
-        other => other.into(),
-    }
-}
-
 /// Checks and normalises a portgroup document: an optional lower-cased MAC and
 /// a node that exists.
 async fn check_group_doc(state: &AppState, ctx: &Ctx, doc: &mut Map<String, Value>) -> Result<(), ApiError> {
@@ -255,7 +239,10 @@ async fn create(
         .unwrap_or_default();
     let defaults = to_map(&Portgroup::new(uuid, node_uuid, Utc::now()))?;
     let group: Portgroup = collection::merge(defaults, body, &["uuid"], "portgroup")?;
-    let stored = groups(&state).create(&PortgroupRecord(group)).await.map_err(|e| group_error(e, uuid))?;
+    let stored = groups(&state)
+        .create(&PortgroupRecord(group))
+        .await
+        .map_err(|e| collection::write_error(e, "portgroup", uuid))?;
     tracing::info!(portgroup = %uuid, node = %node_uuid, "portgroup created");
     Ok(created(&ctx, &format!("portgroups/{uuid}"), render_group(&ctx, &stored.record, &Selection::All)?))
 }
@@ -279,7 +266,7 @@ async fn patch(
     let updated = groups(&state)
         .update(&PortgroupRecord(group), stored.mod_revision)
         .await
-        .map_err(|e| group_error(e, uuid))?;
+        .map_err(|e| collection::write_error(e, "portgroup", uuid))?;
     Ok(Json(render_group(&ctx, &updated.record, &Selection::All)?))
 }
 
@@ -300,7 +287,7 @@ async fn delete(
     groups(&state)
         .delete(&uuid.to_string(), Some(stored.mod_revision))
         .await
-        .map_err(|e| group_error(e, uuid))?;
+        .map_err(|e| collection::write_error(e, "portgroup", uuid))?;
     tracing::info!(portgroup = %uuid, "portgroup deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -271,22 +271,6 @@ async fn show(
     Ok(Json(render_port(&ctx, &port, &selection)?))
 }
 
-/// A store refusal of a port write in Ironic's words.
-fn port_error(error: StoreError, uuid: uuid::Uuid) -> ApiError {
-    match error {
-        StoreError::UniqueViolation { index, value, .. } if index == "address" => {
-            ApiError::conflict(format!("A port with MAC address {value} already exists."))
-        }
-        StoreError::UniqueViolation { index, value, .. } if index == "name" => {
-            ApiError::conflict(format!("A port with name {value} already exists."))
-        }
-        StoreError::AlreadyExists(_) => {
-            ApiError::conflict(format!("A port with UUID {uuid} already exists."))
-        }
-        other => other.into(),
-    }
-}
-
 /// Checks and normalises a port document: a MAC address is required and
 /// stored lower-case; the node and portgroup it names must exist.
 async fn check_port_doc(state: &AppState, ctx: &Ctx, doc: &mut Map<String, Value>) -> Result<(), ApiError> {
@@ -335,7 +319,10 @@ async fn create(
     let address = body.get("address").and_then(Value::as_str).unwrap_or_default().to_owned();
     let defaults = to_map(&Port::new(uuid, node_uuid, address, Utc::now()))?;
     let port: Port = collection::merge(defaults, body, &["uuid"], "port")?;
-    let created_port = ports(&state).create(&PortRecord(port)).await.map_err(|e| port_error(e, uuid))?;
+    let created_port = ports(&state)
+        .create(&PortRecord(port))
+        .await
+        .map_err(|e| collection::write_error(e, "port", uuid))?;
     tracing::info!(port = %uuid, node = %node_uuid, address = %created_port.record.address, "port created");
     Ok(created(&ctx, &format!("ports/{uuid}"), render_port(&ctx, &created_port.record, &Selection::All)?))
 }
@@ -358,7 +345,7 @@ async fn patch(
     let updated = ports(&state)
         .update(&PortRecord(port), stored.mod_revision)
         .await
-        .map_err(|e| port_error(e, uuid))?;
+        .map_err(|e| collection::write_error(e, "port", uuid))?;
     Ok(Json(render_port(&ctx, &updated.record, &Selection::All)?))
 }
 
@@ -368,7 +355,7 @@ async fn delete(State(state): State<AppState>, Path(ident): Path<String>) -> Res
     ports(&state)
         .delete(&uuid.to_string(), Some(stored.mod_revision))
         .await
-        .map_err(|e| port_error(e, uuid))?;
+        .map_err(|e| collection::write_error(e, "port", uuid))?;
     tracing::info!(port = %uuid, "port deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,5 @@
 //! RMCP+ cryptography for cipher suites 3 and 17, in our code rather than
-//! `ipmi-rs` (whose SHA-256 paths are `todo!()`): RAKP key-exchange codes, the
+//! `ipmi-rs` (whose SHA-256 paths are unimplemented panics): RAKP key-exchange codes, the
 //! session integrity key (SIK) and the K1/K2 derivation, the integrity trailer
 //! (HMAC-SHA1-96 or HMAC-SHA256-128) and AES-CBC-128 with IPMI's own padding
 //! (IPMI 2.0 §13.28–13.31).
