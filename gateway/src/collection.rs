@@ -172,6 +172,24 @@ pub fn apply_patch<T: Serialize>(
     }
 }
 
+/// Finds a port-like record by UUID, MAC address (`address`) or `name`, the
+/// identifiers Ironic accepts for ports and portgroups.
+pub async fn find_by_mac_or_name<R: Record>(
+    store: &DynStore,
+    ident: &str,
+    not_found: impl Fn(&str) -> ApiError,
+) -> Result<Versioned<R>, ApiError> {
+    let records = Collection::<R>::new(store.clone());
+    let found = if uuid::Uuid::parse_str(ident).is_ok() {
+        records.get(&ident.to_lowercase()).await?
+    } else if let Ok(mac) = ferric_model::validate::normalize_mac(ident) {
+        records.get_by("address", &mac).await?
+    } else {
+        records.get_by("name", ident).await?
+    };
+    found.ok_or_else(|| not_found(ident))
+}
+
 /// A store refusal of a write to a `what` (`port`, `portgroup`) in Ironic's
 /// words: a taken unique key or UUID is a 409 naming it.
 pub fn write_error(error: ferric_store::StoreError, what: &str, uuid: uuid::Uuid) -> ApiError {

@@ -95,14 +95,7 @@ fn render_group(ctx: &Ctx, group: &Portgroup, selection: &Selection) -> Result<V
 
 /// Finds a portgroup by UUID, MAC address or name.
 pub async fn find(state: &AppState, ident: &str) -> Result<Versioned<PortgroupRecord>, ApiError> {
-    let found = if uuid::Uuid::parse_str(ident).is_ok() {
-        groups(state).get(&ident.to_lowercase()).await?
-    } else if let Ok(mac) = normalize_mac(ident) {
-        groups(state).get_by("address", &mac).await?
-    } else {
-        groups(state).get_by("name", ident).await?
-    };
-    found.ok_or_else(|| not_found(ident))
+    collection::find_by_mac_or_name::<PortgroupRecord>(state.store(), ident, not_found).await
 }
 
 /// The arguments of a portgroup list.

@@ -107,14 +107,7 @@ fn render_port(ctx: &Ctx, port: &Port, selection: &Selection) -> Result<Value, A
 }
 
 async fn find(state: &AppState, ident: &str) -> Result<Versioned<PortRecord>, ApiError> {
-    let found = if uuid::Uuid::parse_str(ident).is_ok() {
-        ports(state).get(&ident.to_lowercase()).await?
-    } else if let Ok(mac) = normalize_mac(ident) {
-        ports(state).get_by("address", &mac).await?
-    } else {
-        ports(state).get_by("name", ident).await?
-    };
-    found.ok_or_else(|| not_found(ident))
+    collection::find_by_mac_or_name::<PortRecord>(state.store(), ident, not_found).await
 }
 
 /// The arguments of a port list.
