@@ -122,7 +122,10 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
             let context = ferric_deploy::Context {
                 store: process.store.clone(),
                 membership: membership.view(),
-                config: config.deploy.clone(),
+                config: ferric_config::DeployConfig {
+                    api_url: config.agent_api_url(),
+                    ..config.deploy.clone()
+                },
             };
             Box::pin(async move {
                 let served = internal

@@ -36,7 +36,7 @@ async fn start() -> (Api, ferric_mesh::Registration) {
         store.clone(),
         membership.view(),
         ferric_deploy::Settings::default(),
-        ferric_deploy::interfaces::power::Power::new(None),
+        ferric_deploy::interfaces::Services::offline(),
     );
     let options = ServerOptions { kind: ServiceKind::Deploy, instance_id: "d1".into(), tls: None };
     tokio::spawn(ferric_deploy::serve(options, listener, std::future::pending(), engine));

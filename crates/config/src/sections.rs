@@ -69,6 +69,12 @@ impl Config {
                 reason: "auth_strategy = \"http_basic\" needs an htpasswd file".into(),
             });
         }
+        if !matches!(self.deploy.image_download_source.as_str(), "http" | "direct") {
+            return Err(ConfigError::Invalid {
+                option: "deploy.image_download_source",
+                reason: "must be \"http\" (through the image cache) or \"direct\"".into(),
+            });
+        }
         self.bootnet.validate()?;
         let tls = [&self.tls.cert, &self.tls.key];
         if tls.iter().filter(|p| p.is_some()).count() == 1 {
@@ -90,6 +96,19 @@ impl Config {
     /// `tftp` under `state_dir`.
     pub fn bootnet_root(&self) -> PathBuf {
         self.bootnet.tftp_root.clone().unwrap_or_else(|| self.state_dir.join("tftp"))
+    }
+
+    /// The URL ramdisk agents call back to: `deploy.api_url`, else
+    /// `gateway.public_url`, else the gateway's listen address when it is a
+    /// concrete one (an all-in-one); `None` when nothing says where the API is.
+    pub fn agent_api_url(&self) -> Option<String> {
+        let listen = self.gateway.listen;
+        self.deploy
+            .api_url
+            .clone()
+            .or_else(|| self.gateway.public_url.clone())
+            .or_else(|| (!listen.ip().is_unspecified()).then(|| format!("http://{listen}")))
+            .map(|url| url.trim_end_matches('/').to_owned())
     }
 
     /// The embedded store's file: `store.path`, or `store.redb` under `state_dir`.
@@ -326,6 +345,23 @@ pub struct DeployConfig {
     pub power_state_sync_max_retries: u32,
     /// Milliseconds between polls of a running agent command.
     pub agent_command_poll_ms: u64,
+    /// The API URL ramdisk agents call back to (`ipa-api-url`); defaults to
+    /// `gateway.public_url`, or the gateway's listen address in an all-in-one.
+    pub api_url: Option<String>,
+    /// Kernel parameters appended to every netbooted ramdisk unless the node's
+    /// `driver_info.kernel_append_params` replaces them (Ironic's
+    /// `[pxe]kernel_append_params`).
+    pub kernel_append_params: String,
+    /// `http`: the image cache fetches, verifies and converts the instance image
+    /// and the agent downloads it from there; `direct`: the agent downloads
+    /// `image_source` itself (Ironic's `[agent]image_download_source`).
+    pub image_download_source: String,
+    /// Priority of the agent's `erase_devices` clean step in automated cleaning;
+    /// 0 leaves it out; unset keeps the agent's (Ironic's `[deploy]erase_devices_priority`).
+    pub erase_devices_priority: Option<i64>,
+    /// Priority of `erase_devices_metadata` in automated cleaning; 0 leaves it
+    /// out; unset keeps the agent's (Ironic's `[deploy]erase_devices_metadata_priority`).
+    pub erase_devices_metadata_priority: Option<i64>,
 }
 
 impl DeployConfig {
@@ -360,6 +396,11 @@ impl Default for DeployConfig {
             sync_power_state_interval_secs: 120,
             power_state_sync_max_retries: 3,
             agent_command_poll_ms: 1000,
+            api_url: None,
+            kernel_append_params: String::new(),
+            image_download_source: "http".into(),
+            erase_devices_priority: None,
+            erase_devices_metadata_priority: None,
         }
     }
 }

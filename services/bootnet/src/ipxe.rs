@@ -2,7 +2,8 @@
 //!
 //! Deploy, rescue and inspect load the node's kernel and ramdisk (the ramdisk
 //! named `ramdisk` and passed as `initrd=ramdisk`, which UEFI kernels need) and
-//! boot them with the node's kernel arguments; local boot leaves iPXE for the next
+//! boot them with the node's kernel arguments and `BOOTIF=<mac>`, which tells
+//! the agent which NIC it booted from, as Ironic's iPXE template does; local boot leaves iPXE for the next
 //! boot device. Every script echoes a marker before each step so a serial console
 //! shows how far a machine got. URLs and arguments are validated on registration
 //! (one line, no whitespace in URLs), so nothing a caller sends can add commands.
@@ -27,7 +28,7 @@ fn boot(node: &str, mode: &str, kernel_url: &str, ramdisk_url: &str, kernel_args
     format!(
         "#!ipxe\n\
          echo FERRIC-IPXE-SCRIPT mode={mode} node={node}\n\
-         kernel {kernel_url} initrd=ramdisk{args} || goto fail\n\
+         kernel {kernel_url} initrd=ramdisk BOOTIF=${{netX/mac}}{args} || goto fail\n\
          initrd --name ramdisk {ramdisk_url} || goto fail\n\
          echo FERRIC-BOOTING-KERNEL\n\
          boot || goto fail\n\
@@ -67,7 +68,7 @@ mod tests {
     fn scripts_boot_the_ramdisk_or_the_disk() {
         let deploy = script(&node(BootTarget::Deploy));
         assert!(deploy.starts_with("#!ipxe\n"));
-        assert!(deploy.contains("kernel http://10.0.0.1/k initrd=ramdisk ipa-api-url=http://10.0.0.1:6385 console=ttyS0 || goto fail\n"));
+        assert!(deploy.contains("kernel http://10.0.0.1/k initrd=ramdisk BOOTIF=${netX/mac} ipa-api-url=http://10.0.0.1:6385 console=ttyS0 || goto fail\n"));
         assert!(deploy.contains("initrd --name ramdisk tftp://10.0.0.1/r || goto fail\n"));
         assert!(deploy.contains("mode=deploy"));
         let local = script(&node(BootTarget::Local));

@@ -134,7 +134,9 @@ fn http_serves_scripts_files_ranges_and_head() {
     assert!(ok, "{script}");
     assert!(script.starts_with("#!ipxe\n"));
     assert!(
-        script.contains(&format!("kernel {base}/files/images/big.bin initrd=ramdisk console=ttyS0")),
+        script.contains(&format!(
+            "kernel {base}/files/images/big.bin initrd=ramdisk BOOTIF=${{netX/mac}} console=ttyS0"
+        )),
         "{script}"
     );
     assert!(script.contains(&format!("initrd --name ramdisk tftp://{SERVER_IP}/small.bin")), "{script}");

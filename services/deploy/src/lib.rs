@@ -54,6 +54,10 @@ use tokio::sync::watch;
 
 pub use engine::Engine;
 pub use error::DeployError;
+use interfaces::Services;
+use interfaces::images::{DownloadSource, Images};
+use interfaces::netboot::{Netboot, RamdiskParams};
+use interfaces::power::Power;
 pub use settings::Settings;
 
 /// What the conductor needs besides its listener: the store, its place in the
@@ -77,13 +81,22 @@ pub async fn run(
     context: Context,
 ) -> Result<(), MeshError> {
     let client_options = ClientOptions::default().with_tls_files(options.tls.as_ref()).await?;
-    let power = ServiceClient::discover(context.store.clone(), ServiceKind::Power, client_options).await?;
-    let engine = Engine::new(
-        context.store,
-        context.membership,
-        Settings::from(&context.config),
-        interfaces::power::Power::new(Some(power)),
-    );
+    let discover = |kind| ServiceClient::discover(context.store.clone(), kind, client_options.clone());
+    let power = discover(ServiceKind::Power).await?;
+    let bootnet = discover(ServiceKind::Bootnet).await?;
+    let imagecache = discover(ServiceKind::ImageCache).await?;
+    let config = &context.config;
+    let params = RamdiskParams {
+        api_url: config.api_url.clone(),
+        kernel_append_params: config.kernel_append_params.clone(),
+    };
+    let source = DownloadSource::parse(&config.image_download_source).unwrap_or(DownloadSource::Http);
+    let services = Services {
+        power: Power::new(Some(power)),
+        netboot: Netboot::new(Some(bootnet), params),
+        images: Images::new(Some(imagecache), source),
+    };
+    let engine = Engine::new(context.store, context.membership, Settings::from(config), services);
     serve(options, listener, shutdown, engine).await
 }
 

@@ -41,6 +41,10 @@ pub struct Settings {
     pub power_state_sync_max_retries: u32,
     /// Poll interval of running agent commands.
     pub agent_command_poll: Duration,
+    /// `erase_devices` priority in automated cleaning over the agent's.
+    pub erase_devices_priority: Option<i64>,
+    /// `erase_devices_metadata` priority in automated cleaning over the agent's.
+    pub erase_devices_metadata_priority: Option<i64>,
 }
 
 impl Default for Settings {
@@ -69,6 +73,8 @@ impl From<&DeployConfig> for Settings {
                 .then(|| secs(config.sync_power_state_interval_secs)),
             power_state_sync_max_retries: config.power_state_sync_max_retries.max(1),
             agent_command_poll: Duration::from_millis(config.agent_command_poll_ms.max(10)),
+            erase_devices_priority: config.erase_devices_priority,
+            erase_devices_metadata_priority: config.erase_devices_metadata_priority,
         }
     }
 }

@@ -24,6 +24,8 @@ use crate::error::{DeployError, Result};
 use crate::flows::power_action;
 use crate::flows::steps::Outcome;
 use crate::interfaces;
+use crate::interfaces::images::StagedImage;
+use crate::settings::Settings;
 use crate::steps::{self, Step, StepKind};
 
 /// Keys of `driver_internal_info` that belong to one agent boot.
@@ -42,6 +44,7 @@ pub fn forget_agent(node: &mut Node) {
 /// and heartbeat take it from there.
 pub async fn boot_ramdisk(task: &mut Task) -> Result<()> {
     forget_agent(&mut task.node);
+    task.engine.netboot.boot_ramdisk(&task.node, &task.engine.ports).await?;
     match task.engine.power.set_boot_device(&task.node, BootDevice::Pxe, false).await {
         Ok(()) | Err(DeployError::Unsupported(_)) => {}
         Err(error) => return Err(error),
@@ -84,7 +87,10 @@ pub async fn merge_agent_steps(task: &mut Task, kind: StepKind) -> Result<()> {
         }
         Err(SendError::Failed(error)) => return Err(error),
     };
-    let found = agent_steps(&result.command_result, kind);
+    let mut found = agent_steps(&result.command_result, kind);
+    if kind == StepKind::Clean {
+        override_erase_priorities(&mut found, &task.engine.settings);
+    }
     let info = &mut task.node.driver_internal_info;
     let list = steps::list(info, kind);
     let index = steps::index(info, kind).min(list.len());
@@ -124,6 +130,21 @@ pub async fn merge_agent_steps(task: &mut Task, kind: StepKind) -> Result<()> {
     Ok(())
 }
 
+/// The conductor's `erase_devices*` priorities over the agent's, as Ironic's
+/// `[deploy]erase_devices_priority` and `erase_devices_metadata_priority` apply.
+fn override_erase_priorities(found: &mut [Step], settings: &Settings) {
+    for step in found.iter_mut().filter(|s| s.interface == "deploy") {
+        let configured = match step.step.as_str() {
+            "erase_devices" => settings.erase_devices_priority,
+            "erase_devices_metadata" => settings.erase_devices_metadata_priority,
+            _ => None,
+        };
+        if let Some(priority) = configured {
+            step.priority = Some(priority);
+        }
+    }
+}
+
 /// Every step in an agent's `get_*_steps` result, whatever hardware manager
 /// reported it.
 fn agent_steps(result: &Value, kind: StepKind) -> Vec<Step> {
@@ -157,6 +178,7 @@ pub async fn conductor_deploy_step(task: &mut Task, step: &Step) -> Result<Optio
                     return Ok(Some(failed));
                 }
             }
+            task.engine.netboot.boot_local(&task.node, &task.engine.ports).await?;
             match task.engine.power.set_boot_device(&task.node, BootDevice::Disk, true).await {
                 Ok(()) | Err(DeployError::Unsupported(_)) => {}
                 Err(error) => return Err(error),
@@ -193,12 +215,18 @@ pub async fn tear_down_agent(task: &mut Task) -> Result<()> {
 pub async fn execute(task: &mut Task, kind: StepKind, step: &Step) -> Result<Outcome> {
     let name = format!("{0}.execute_{0}_step", kind.name());
     let mut step_json = Value::Object(step.to_object());
+    let reattaching = inflight_command(&task.node, &name, &step.name()).is_some();
     if step.step == "write_image"
+        && !reattaching
         && let Value::Object(map) = &mut step_json
     {
         let args = map.entry("args").or_insert_with(|| json!({}));
         if let Value::Object(args) = args {
-            args.insert("image_info".into(), image_info(&task.node));
+            let staged = match task.engine.images.stage(&task.node).await {
+                Ok(staged) => staged,
+                Err(error) => return Ok(Outcome::Failed(error.to_string())),
+            };
+            args.insert("image_info".into(), image_info(&task.node, &staged));
             if let Some(drive) = task.node.instance_info.get("configdrive") {
                 args.insert("configdrive".into(), drive.clone());
             }
@@ -210,7 +238,11 @@ pub async fn execute(task: &mut Task, kind: StepKind, step: &Step) -> Result<Out
             task.node.driver_internal_info.get("hardware_manager_version").cloned().unwrap_or(Value::Null);
         map.insert(format!("{}_version", kind.name()), version);
     }
-    Ok(run_command(task, &name, params, step).await?.unwrap_or(Outcome::Done))
+    let outcome = run_command(task, &name, params, step).await;
+    if step.step == "write_image" {
+        task.engine.images.release(&task.node).await;
+    }
+    Ok(outcome?.unwrap_or(Outcome::Done))
 }
 
 /// Sends (or re-attaches to) a command for `step` and waits for its end;
@@ -218,13 +250,7 @@ pub async fn execute(task: &mut Task, kind: StepKind, step: &Step) -> Result<Out
 async fn run_command(task: &mut Task, name: &str, params: Value, step: &Step) -> Result<Option<Outcome>> {
     let (url, token) = endpoint(&task.node)?;
     let step_name = step.name();
-    let inflight = task.node.driver_internal_info.get("agent_command").and_then(|c| {
-        (c.get("step").and_then(Value::as_str) == Some(&step_name)
-            && c.get("name").and_then(Value::as_str) == Some(name))
-        .then(|| c.get("id").and_then(Value::as_str).map(str::to_owned))
-        .flatten()
-    });
-    let id = match inflight {
+    let id = match inflight_command(&task.node, name, &step_name) {
         Some(id) => {
             tracing::info!(node = %task.node.uuid, command = name, %id, "re-attaching to the agent's command");
             id
@@ -269,6 +295,15 @@ async fn run_command(task: &mut Task, name: &str, params: Value, step: &Step) ->
     }
 }
 
+/// The id of the agent command recorded in flight for `step` as `name`: what a
+/// conductor taking over follows instead of sending the step again.
+fn inflight_command(node: &Node, name: &str, step: &str) -> Option<String> {
+    let command = node.driver_internal_info.get("agent_command")?;
+    let matches = command.get("step").and_then(Value::as_str) == Some(step)
+        && command.get("name").and_then(Value::as_str) == Some(name);
+    matches.then(|| command.get("id").and_then(Value::as_str).map(str::to_owned)).flatten()
+}
+
 /// The RUNNING command named `name`, when a second send found the agent busy.
 async fn adopt_running(task: &Task, url: &str, token: &str, name: &str) -> Result<CommandResult> {
     let commands = task.engine.agent.commands(url, token).await?;
@@ -287,20 +322,20 @@ fn finished(command: &CommandResult, step: &str) -> Option<Outcome> {
     }
 }
 
-/// Ironic's `image_info` for `write_image`, from `instance_info`.
-fn image_info(node: &Node) -> Value {
+/// Ironic's `image_info` for `write_image`: the staged image's location and
+/// hash, the rest from `instance_info`.
+fn image_info(node: &Node, staged: &StagedImage) -> Value {
     let info: &Object = &node.instance_info;
     let get = |k: &str| info.get(k).cloned().unwrap_or(Value::Null);
-    let source = get("image_source");
-    let url = info.get("image_url").cloned().unwrap_or_else(|| source.clone());
+    let md5 = staged.hash_algo.is_none().then(|| staged.hash.clone()).flatten();
     json!({
-        "id": source,
-        "urls": [url],
-        "disk_format": get("image_disk_format"),
+        "id": get("image_source"),
+        "urls": [staged.url],
+        "disk_format": staged.disk_format.clone().map_or_else(|| get("image_disk_format"), Value::from),
         "container_format": get("image_container_format"),
-        "checksum": get("image_checksum"),
-        "os_hash_algo": get("image_os_hash_algo"),
-        "os_hash_value": get("image_os_hash_value"),
+        "checksum": md5,
+        "os_hash_algo": staged.hash_algo,
+        "os_hash_value": staged.hash_algo.is_some().then(|| staged.hash.clone()).flatten(),
         "stream_raw_images": true,
         "node_uuid": node.uuid,
     })

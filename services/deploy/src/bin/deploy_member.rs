@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferric_cluster::{ConductorInfo, Membership};
-use ferric_deploy::interfaces::power::Power;
+use ferric_deploy::interfaces::Services;
 use ferric_deploy::{Engine, Settings};
 use ferric_mesh::{ServerOptions, ServiceKind};
 use ferric_store::DynStore;
@@ -55,7 +55,7 @@ async fn member() -> Result<(), String> {
         agent_command_poll: Duration::from_millis(100),
         ..Settings::default()
     };
-    let engine = Engine::new(store, membership.view(), settings, Power::new(None));
+    let engine = Engine::new(store, membership.view(), settings, Services::offline());
     let options = ServerOptions { kind: ServiceKind::Deploy, instance_id: hostname, tls: None };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

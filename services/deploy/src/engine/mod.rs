@@ -34,6 +34,9 @@ use uuid::Uuid;
 use crate::agent::client::AgentClient;
 use crate::error::{DeployError, Result};
 use crate::history::History;
+use crate::interfaces::Services;
+use crate::interfaces::images::Images;
+use crate::interfaces::netboot::Netboot;
 use crate::interfaces::power::Power;
 use crate::settings::Settings;
 use admission::Admission;
@@ -72,6 +75,10 @@ pub struct Inner {
     pub history: History,
     /// Power and management interfaces.
     pub power: Power,
+    /// Netboot registrations of `pxe`/`ipxe` nodes.
+    pub netboot: Netboot,
+    /// Instance images staged for the agent.
+    pub images: Images,
     /// The agent's HTTP API client.
     pub agent: AgentClient,
     /// Admission of deploys and cleanings.
@@ -104,7 +111,7 @@ impl Drop for Claim {
 
 impl Engine {
     /// An engine over `store` for the conductor `membership` describes.
-    pub fn new(store: DynStore, membership: MembershipView, settings: Settings, power: Power) -> Self {
+    pub fn new(store: DynStore, membership: MembershipView, settings: Settings, services: Services) -> Self {
         let admission = Admission::new(&settings);
         Self {
             inner: Arc::new(Inner {
@@ -117,7 +124,9 @@ impl Engine {
                 store,
                 membership,
                 settings,
-                power,
+                power: services.power,
+                netboot: services.netboot,
+                images: services.images,
                 admission,
                 claimed: Mutex::new(HashSet::new()),
             }),

@@ -108,6 +108,9 @@ async fn finish(task: &mut Task, kind: StepKind) -> Result<()> {
     if agent_ready(&task.node) && kind != StepKind::Deploy {
         agent::steps::tear_down_agent(task).await?;
     }
+    if kind != StepKind::Deploy {
+        task.engine.netboot.remove(&task.node).await;
+    }
     task.clear_step(kind);
     steps::clear(&mut task.node.driver_internal_info, kind);
     task.node.driver_internal_info.remove("steps_require_ramdisk");

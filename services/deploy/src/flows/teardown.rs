@@ -28,6 +28,7 @@ pub async fn run(task: &mut Task) -> Result<()> {
     if !interfaces::is_fake(&task.node) {
         power_action(task, PowerTarget::Off).await?;
     }
+    task.engine.netboot.remove(&task.node).await;
     agent::steps::forget_agent(&mut task.node);
     task.node.instance_info = Object::new();
     task.node.instance_uuid = None;

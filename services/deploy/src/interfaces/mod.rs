@@ -9,11 +9,40 @@
 //!   `inspect`, `rescue`, `unrescue`, `adopt`, `service`, `delete`; a string or a
 //!   list) that fail, or wait for a callback, instead of succeeding at once.
 
+pub mod images;
+pub mod netboot;
 pub mod power;
+
+use images::Images;
+use netboot::Netboot;
+use power::Power;
 
 use ferric_model::Node;
 use ferric_model::hardware::{HardwareType, InterfaceKind};
 use serde_json::Value;
+
+/// The conductor's ways out to the hardware-facing services, each found
+/// through the store and reached over its gRPC contract.
+#[derive(Clone)]
+pub struct Services {
+    /// Power and management (the power service).
+    pub power: Power,
+    /// Netboot registrations (the boot-network service).
+    pub netboot: Netboot,
+    /// Instance image staging (the image cache).
+    pub images: Images,
+}
+
+impl Services {
+    /// No mesh at all: only fake interfaces work (unit tests, in-process benches).
+    pub fn offline() -> Self {
+        Self {
+            power: Power::new(None),
+            netboot: Netboot::new(None, netboot::RamdiskParams::default()),
+            images: Images::new(None, images::DownloadSource::Direct),
+        }
+    }
+}
 
 /// The implementation of `kind` the node uses.
 pub fn interface(node: &Node, kind: InterfaceKind) -> String {

@@ -244,9 +244,9 @@ impl Power {
     }
 }
 
-/// The power service's refusal as this service's error: UNAVAILABLE stays
+/// A service's refusal as this service's error: UNAVAILABLE stays
 /// retryable, everything else is a driver failure with its message.
-fn status_error(status: tonic::Status) -> DeployError {
+pub(super) fn status_error(status: tonic::Status) -> DeployError {
     match status.code() {
         Code::Unavailable => DeployError::Unavailable(status.message().to_owned()),
         Code::InvalidArgument | Code::Unimplemented => DeployError::Unsupported(status.message().to_owned()),

@@ -12,7 +12,7 @@ use chrono::Utc;
 use ferric_catalog::{NodeRecord, PortRecord};
 use ferric_cluster::{ConductorInfo, Membership};
 use ferric_deploy::engine::start::ProvisionRequest;
-use ferric_deploy::interfaces::power::Power;
+use ferric_deploy::interfaces::Services;
 use ferric_deploy::{Engine, Settings};
 use ferric_model::{HistoryEvent, Node, Port, ProvisionState, ProvisionVerb};
 use ferric_store::DynStore;
@@ -45,7 +45,7 @@ impl Conductor {
             ..Default::default()
         };
         let membership = Membership::join(store.clone(), info, Duration::from_secs(10)).await.expect("join");
-        let engine = Engine::new(store.clone(), membership.view(), settings, Power::new(None));
+        let engine = Engine::new(store.clone(), membership.view(), settings, Services::offline());
         Self { engine, store, membership, _dir: dir }
     }
 
