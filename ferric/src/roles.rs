@@ -145,6 +145,7 @@ async fn start(service: Role, process: Process) -> anyhow::Result<BoxFuture<'sta
             let settings = ferric_bootnet::BootnetSettings {
                 config: config.bootnet.clone(),
                 root: config.bootnet_root(),
+                lease_ttl: Duration::from_secs(config.store.lease_ttl_secs),
             };
             let store = process.store.clone();
             Box::pin(internal.serve(move |options, listener, shutdown| {

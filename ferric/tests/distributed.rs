@@ -1,5 +1,5 @@
 //! Distributed Ferric under fire: a 3-member etcd and gateway ×2, deploy ×3,
-//! power ×2, bootnet ×2, imagecache ×2 as separate processes. During 100
+//! power ×2, bootnet ×2 (active/standby DHCP), imagecache ×2 as separate processes. During 100
 //! `fake-hardware` deploys (create, manage, provide, deploy through REST) and a
 //! power-sync cycle, one instance of each kind and one etcd member are killed
 //! with SIGKILL in turn. Asserted: every node reaches `active`; no node is driven
@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ferric_integration::dhcp_probe::DhcpProbe;
 use ferric_integration::mesh::Callers;
 use ferric_integration::{Mesh, MeshSpec, Role, wait_for};
 use reqwest::Method;
@@ -391,16 +392,31 @@ async fn survives_killing_one_of_each_kind_during_100_deploys() {
     // Power (with a power-sync cycle over every node right after the kill),
     // image cache and boot network: kill instance 0, measure the first call
     // served by a survivor and when callers stop seeing the dead one.
+    // The boot network's victim is the instance serving DHCP (active/standby);
+    // its failover is the standby answering DHCP on the same socket.
+    let relay = DhcpProbe::bind(DhcpProbe::loopback_giaddr(), mesh.dhcp_addr()).await.expect("relay socket");
+    let mac = [0x52, 0x54, 0x00, 0x77, 0x00, 0x01];
+    let dhcp_ok = || async { relay.offer(mac, Duration::from_millis(300)).await.is_ok() };
     for role in [Role::Power, Role::Imagecache, Role::Bootnet] {
-        let name = format!("{}-0", role.name());
+        let name = if role == Role::Bootnet {
+            let active = mesh.dhcp_active().await.expect("one bootnet serves DHCP");
+            relay.offer(mac, Duration::from_secs(2)).await.expect("the active bootnet answers DHCP");
+            active
+        } else {
+            format!("{}-0", role.name())
+        };
         let killed_at = Instant::now();
         mesh.kill(&name);
         kills.push((name.clone(), killed_at));
         let took = first_success(killed_at, &format!("a surviving {} to serve", role.name()), || async {
-            probe(role).await.is_ok()
+            probe(role).await.is_ok() && (role != Role::Bootnet || dhcp_ok().await)
         })
         .await;
         failover.insert(role.name(), took);
+        if role == Role::Bootnet {
+            let active = mesh.dhcp_active().await.expect("the standby took DHCP over");
+            assert_ne!(active, name, "the killed bootnet still holds DHCP");
+        }
         if role == Role::Power {
             let uuids: Vec<String> =
                 acknowledged.lock().expect("lock").iter().map(|(_, u)| u.clone()).collect();

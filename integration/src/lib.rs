@@ -7,6 +7,7 @@
 //! and every role as its own process.
 
 pub mod clients;
+pub mod dhcp_probe;
 pub mod mesh;
 pub mod process;
 pub mod transcript;

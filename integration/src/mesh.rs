@@ -10,6 +10,7 @@
 //! receiving calls without a restart of the others" is checked.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -157,6 +158,8 @@ pub struct Mesh {
     instances: Vec<Instance>,
     started: BTreeMap<Role, usize>,
     http: reqwest::Client,
+    /// The DHCP socket every bootnet is configured with; the active one binds it.
+    dhcp: SocketAddr,
     /// `None` once kept for a post-mortem (a failed test).
     dir: Option<tempfile::TempDir>,
 }
@@ -179,6 +182,7 @@ impl Mesh {
             instances: Vec::new(),
             started: BTreeMap::new(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("http client"),
+            dhcp: SocketAddr::from(([127, 0, 0, 1], free_port())),
             dir: Some(dir),
         };
         let mut pending = Vec::new();
@@ -229,6 +233,21 @@ impl Mesh {
         ];
         if role == Role::Deploy {
             env.push(("FERRIC_DEPLOY__HOSTNAME".into(), name.clone()));
+        }
+        if role == Role::Bootnet {
+            // Every bootnet is configured to serve DHCP on the same socket; the
+            // election lets one bind it at a time.
+            env.extend([
+                ("FERRIC_BOOTNET__DHCP_MODE".into(), "authoritative".into()),
+                ("FERRIC_BOOTNET__SERVER_ADDRESS".into(), "127.0.0.1".into()),
+                ("FERRIC_BOOTNET__DHCP_LISTEN".into(), self.dhcp.to_string()),
+                ("FERRIC_BOOTNET__ROUTER_ADVERTISEMENTS".into(), "false".into()),
+                (
+                    "FERRIC_BOOTNET__SUBNETS".into(),
+                    r#"[{network = "127.0.0.0/8", pool_start = "127.200.0.10", pool_end = "127.200.3.250", lease_secs = 600}]"#
+                        .into(),
+                ),
+            ]);
         }
         env.extend(self.spec.env.iter().cloned());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -330,6 +349,20 @@ impl Mesh {
     /// A store client on the mesh's etcd, for checks that read state directly.
     pub fn store(&self) -> DynStore {
         self.store.clone()
+    }
+
+    /// Where the active bootnet answers DHCP.
+    pub fn dhcp_addr(&self) -> SocketAddr {
+        self.dhcp
+    }
+
+    /// The bootnet instance that holds the DHCP election right now, if any: its
+    /// holder name carries the process id.
+    pub async fn dhcp_active(&self) -> Option<String> {
+        let locks = ferric_store::lock::Locks::new(self.store.clone());
+        let holder = locks.reservation("bootnet-dhcp").await.ok().flatten()?;
+        let pid = holder.rsplit('-').nth(1)?.parse::<u32>().ok()?;
+        self.live(Role::Bootnet).into_iter().find(|i| i.pid() == Some(pid)).map(|i| i.name.clone())
     }
 
     /// The etcd cluster, to stop and restart members.

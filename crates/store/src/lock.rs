@@ -100,6 +100,12 @@ impl Locks {
         Self { store }
     }
 
+    /// The key prefix of `name`'s lock entries: what someone waiting for the lock
+    /// watches, since a release or a lapsed lease deletes keys under it.
+    pub fn prefix_of(name: &str) -> String {
+        lock_base(name)
+    }
+
     /// Takes `name` exclusively for `holder`, for as long as `lease` lives.
     ///
     /// Fails with [`StoreError::Locked`] naming the current holder when someone else

@@ -60,7 +60,7 @@ fn main() {
             }],
             ..BootnetConfig::default()
         };
-        Bootnet::start(store, BootnetSettings { config, root: root.clone() }).await.expect("bootnet starts")
+        Bootnet::start(store, BootnetSettings::new(config, root.clone())).await.expect("bootnet starts")
     });
     rows.push(("DHCP 4-way exchanges/s (perfdhcp)", "Ferric", perfdhcp(&client)));
     runtime.block_on(async {
@@ -121,7 +121,7 @@ fn main() {
             http_listen: format!("{SERVER}:8081").parse().unwrap(),
             ..BootnetConfig::default()
         };
-        Bootnet::start(store, BootnetSettings { config, root: root.clone() }).await.expect("bootnet starts")
+        Bootnet::start(store, BootnetSettings::new(config, root.clone())).await.expect("bootnet starts")
     });
     let _hpa = Spawned::start(
         server.command("in.tftpd").args(["-L", "-s", "-a", &format!("{SERVER}:1069")]).arg(&root),

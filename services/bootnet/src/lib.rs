@@ -51,14 +51,13 @@ pub use crate::served::{Served, ServedLog};
 pub use crate::service::BootNetworkGrpc;
 
 use crate::dhcp::DhcpContext;
+use crate::dhcp::active::DhcpRole;
+use crate::dhcp::election::Candidate;
 use crate::dhcp::lease::LeaseDb;
 use crate::dhcp::pool::Subnet;
 use crate::dhcp::pxe::IpxeFiles;
 use crate::registry::Registry;
 use crate::tftp::server::TftpSettings;
-
-/// How often expired leases are swept from memory and store.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Everything the boot network needs besides the gRPC listener and the store:
 /// the validated `[bootnet]` section and the resolved file root.
@@ -68,6 +67,24 @@ pub struct BootnetSettings {
     pub config: BootnetConfig,
     /// The file root for TFTP and HTTP (`bootnet.tftp_root` or `<state_dir>/tftp`).
     pub root: PathBuf,
+    /// How long an active DHCP instance's leadership outlives its last renewal
+    /// (`store.lease_ttl_secs`): the longest a standby waits after a crash.
+    pub lease_ttl: Duration,
+}
+
+impl BootnetSettings {
+    /// Settings with the default leadership TTL (10 s, as `store.lease_ttl_secs`).
+    pub fn new(config: BootnetConfig, root: PathBuf) -> Self {
+        Self { config, root, lease_ttl: Duration::from_secs(10) }
+    }
+}
+
+/// A name for this instance in the DHCP election, unique per process start.
+fn election_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("bootnet@{}-{}-{nanos:08x}", host.trim(), std::process::id())
 }
 
 /// A running boot network (DHCP, TFTP, HTTP), without its gRPC server.
@@ -77,7 +94,7 @@ pub struct Bootnet {
     served: ServedLog,
     http_addr: SocketAddr,
     tftp_addr: Option<SocketAddr>,
-    dhcp_addr: Option<SocketAddr>,
+    dhcp_addr: watch::Receiver<Option<SocketAddr>>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -86,9 +103,9 @@ impl Bootnet {
     /// Loads registrations and leases, binds every configured listener in the
     /// caller's network namespace, and starts serving.
     pub async fn start(store: DynStore, settings: BootnetSettings) -> Result<Self, BootnetError> {
-        let BootnetSettings { config, root } = settings;
+        let BootnetSettings { config, root, lease_ttl } = settings;
         let registry = Registry::open(store.clone()).await?;
-        let leases = LeaseDb::open(store).await?;
+        let leases = LeaseDb::open(store.clone()).await?;
         let served = ServedLog::default();
         let (stop, stopped) = watch::channel(false);
         let until_stopped = move || {
@@ -155,7 +172,7 @@ impl Bootnet {
             tasks.spawn(tftp::server::serve(socket, settings, served.clone(), until_stopped()));
         }
 
-        let mut dhcp_addr = None;
+        let (dhcp_addr, dhcp_addr_rx) = watch::channel(None);
         if config.dhcp_mode != DhcpMode::Off {
             let server = config.server_address.ok_or_else(|| {
                 BootnetError::Settings("bootnet.server_address is required with DHCP".into())
@@ -174,60 +191,28 @@ impl Bootnet {
                 http_base,
                 discovery: config.discovery,
             });
-            let interface = config.interface.as_deref();
-            let socket = dhcp::bind(config.dhcp_listen, interface)?;
-            dhcp_addr = socket.local_addr().ok();
-            match config.dhcp_mode {
-                DhcpMode::Authoritative => {
-                    let ctx = context.clone();
-                    tasks.spawn(dhcp::serve(
-                        socket,
-                        move |bytes, from| dhcp::server::handle(&ctx, bytes, from, dhcp::lease::now()),
-                        until_stopped(),
-                    ));
-                }
-                DhcpMode::Proxy | DhcpMode::Off => {
-                    let ctx = context.clone();
-                    tasks.spawn(dhcp::serve(
-                        socket,
-                        move |bytes, from| dhcp::proxy::handle(&ctx, bytes, from, false),
-                        until_stopped(),
-                    ));
-                    let boot_server = dhcp::bind(config.pxe_listen, interface)?;
-                    let ctx = context.clone();
-                    tasks.spawn(dhcp::serve(
-                        boot_server,
-                        move |bytes, from| dhcp::proxy::handle(&ctx, bytes, from, true),
-                        until_stopped(),
-                    ));
-                }
-            }
-            if let (Some(interface), true) = (interface, config.router_advertisements) {
-                let socket = dhcp::ndp::bind(interface)?;
-                let index = dhcp::ndp::interface_index(interface).unwrap_or(0);
-                tasks.spawn(dhcp::ndp::serve(socket, index, until_stopped()));
-            }
-            let sweeper = leases.clone();
-            let mut shutdown = Box::pin(until_stopped());
-            tasks.spawn(async move {
-                let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-                loop {
-                    tokio::select! {
-                        _ = tick.tick() => {
-                            let expired = sweeper.sweep(dhcp::lease::now());
-                            if expired > 0 {
-                                tracing::info!(expired, "expired DHCP leases swept");
-                            }
-                        }
-                        () = &mut shutdown => return,
+            let role = DhcpRole { config: config.clone(), context };
+            let candidate = Candidate::new(store.clone(), election_holder(), lease_ttl);
+            // Win at once when no other instance serves, so a lone instance binds
+            // (and reports bind errors) before `start` returns.
+            let first = match candidate.try_acquire().await? {
+                Some(term) => match role.start() {
+                    Ok(servers) => Some((term, servers)),
+                    Err(error) => {
+                        term.resign().await;
+                        return Err(error);
                     }
-                }
-            });
-            tracing::info!(mode = ?config.dhcp_mode, %server, addr = ?dhcp_addr, "DHCP serving");
+                },
+                None => None,
+            };
+            if let Some((_, servers)) = &first {
+                dhcp_addr.send_replace(servers.addr());
+            }
+            tasks.spawn(dhcp::active::supervise(role, candidate, first, dhcp_addr, until_stopped()));
         }
         tracing::info!(http = %http_addr, tftp = ?tftp_addr, root = %root.display(), "boot network serving");
         let grpc = BootNetworkGrpc::new(registry, leases.clone());
-        Ok(Self { grpc, leases, served, http_addr, tftp_addr, dhcp_addr, stop, tasks })
+        Ok(Self { grpc, leases, served, http_addr, tftp_addr, dhcp_addr: dhcp_addr_rx, stop, tasks })
     }
 
     /// The gRPC service over this boot network's registrations and leases.
@@ -245,9 +230,15 @@ impl Bootnet {
         self.tftp_addr
     }
 
-    /// Where DHCP listens, when on.
+    /// Where DHCP listens right now: `None` when off, or while another instance
+    /// is the active one and this one stands by.
     pub fn dhcp_addr(&self) -> Option<SocketAddr> {
-        self.dhcp_addr
+        *self.dhcp_addr.borrow()
+    }
+
+    /// Follows [`Bootnet::dhcp_addr`] as leadership comes and goes.
+    pub fn dhcp_addr_changes(&self) -> watch::Receiver<Option<SocketAddr>> {
+        self.dhcp_addr.clone()
     }
 
     /// Recently completed file transfers.

@@ -82,30 +82,25 @@ enum Change {
 pub struct LeaseDb {
     table: Arc<Mutex<Table>>,
     changes: mpsc::UnboundedSender<Change>,
+    store: DynStore,
 }
 
 impl LeaseDb {
     /// Loads the unexpired leases from the store and starts the writer.
     pub async fn open(store: DynStore) -> Result<Self, BootnetError> {
-        let collection = Collection::<LeaseInfo>::new(store.clone());
-        let page = collection.list(None, 0).await?;
-        let now = now();
-        let mut table = Table::default();
         let (changes, receiver) = mpsc::unbounded_channel();
-        for versioned in page.items {
-            let lease = versioned.record;
-            if lease.expires_at <= now {
-                let _ = changes.send(Change::Delete(lease.client));
-                continue;
-            }
-            table.by_ip.insert(lease.ip, lease.client.clone());
-            table
-                .by_client
-                .insert(lease.client, Entry { ip: lease.ip, expires_at: lease.expires_at, bound: true });
-        }
-        tracing::info!(leases = table.by_client.len(), "DHCP leases loaded");
-        tokio::spawn(write_behind(store, receiver));
-        Ok(Self { table: Arc::new(Mutex::new(table)), changes })
+        let table = load(&store, &changes).await?;
+        tokio::spawn(write_behind(store.clone(), receiver));
+        Ok(Self { table: Arc::new(Mutex::new(table)), changes, store })
+    }
+
+    /// Replaces the table with what the store holds: a standby taking DHCP over
+    /// continues from the leases the previous active instance wrote.
+    pub async fn reload(&self) -> Result<(), BootnetError> {
+        self.close().await;
+        let table = load(&self.store, &self.changes).await?;
+        *self.lock() = table;
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -287,6 +282,26 @@ impl LeaseDb {
             }
         }
     }
+}
+
+/// The unexpired leases in the store; expired ones are queued for deletion.
+async fn load(store: &DynStore, changes: &mpsc::UnboundedSender<Change>) -> Result<Table, BootnetError> {
+    let page = Collection::<LeaseInfo>::new(store.clone()).list(None, 0).await?;
+    let now = now();
+    let mut table = Table::default();
+    for versioned in page.items {
+        let lease = versioned.record;
+        if lease.expires_at <= now {
+            let _ = changes.send(Change::Delete(lease.client));
+            continue;
+        }
+        table.by_ip.insert(lease.ip, lease.client.clone());
+        table
+            .by_client
+            .insert(lease.client, Entry { ip: lease.ip, expires_at: lease.expires_at, bound: true });
+    }
+    tracing::info!(leases = table.by_client.len(), "DHCP leases loaded");
+    Ok(table)
 }
 
 /// The writer: coalesces changes per client and commits them in batches, retrying

@@ -13,6 +13,8 @@
 //! awaits while deciding: the lease table is in memory) and sends. There is no
 //! ping-before-offer: it would cost every booting machine seconds.
 
+pub mod active;
+pub mod election;
 pub mod lease;
 pub mod ndp;
 pub mod options;

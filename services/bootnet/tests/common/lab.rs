@@ -73,7 +73,7 @@ impl Lab {
         }
         let (bootnet, grpc, stop_grpc) = runtime.block_on(async {
             let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).await.unwrap());
-            let settings = BootnetSettings { config, root: root.clone() };
+            let settings = BootnetSettings::new(config, root.clone());
             let bootnet = Bootnet::start(store, settings).await.expect("bootnet starts");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr: SocketAddr = listener.local_addr().unwrap();
