@@ -143,7 +143,9 @@ impl Auth {
 /// prove themselves with the agent token instead.
 fn is_public(method: &Method, path: &str) -> bool {
     let discovery = matches!(path, "/" | "/v1" | "/v1/" | "/v1/openapi.json" | "/metrics");
-    let agent = path == "/v1/lookup" || (path.starts_with("/v1/heartbeat/") && method == Method::POST);
+    let agent = path == "/v1/lookup"
+        || (method == Method::POST
+            && (path.starts_with("/v1/heartbeat/") || path == "/v1/continue_inspection"));
     discovery || agent
 }
 

@@ -24,11 +24,67 @@ const RAMDISK: Version = Version::new(1, 22);
 
 /// The ramdisk routes.
 pub fn routes() -> Routes {
-    Routes::new().get("/v1/lookup", lookup, Doc::show("An agent looks up its node", Schema::Object)).post(
-        "/v1/heartbeat/{node}",
-        heartbeat,
-        Doc::action("An agent reports in", Body::Json(Schema::Ref("Heartbeat")), 202),
-    )
+    Routes::new()
+        .get("/v1/lookup", lookup, Doc::show("An agent looks up its node", Schema::Object))
+        .post(
+            "/v1/heartbeat/{node}",
+            heartbeat,
+            Doc::action("An agent reports in", Body::Json(Schema::Ref("Heartbeat")), 202),
+        )
+        .post(
+            "/v1/continue_inspection",
+            continue_inspection,
+            Doc::action("A ramdisk sends its inventory", Body::Json(Schema::Object), 202),
+        )
+}
+
+/// The built-in inspection callback appears at 1.84.
+const INSPECTION: Version = Version::new(1, 84);
+
+/// The arguments of an inspection callback.
+#[derive(Debug, Default, Deserialize)]
+pub struct InspectionQuery {
+    /// The node, when the ramdisk knows it.
+    node_uuid: Option<String>,
+}
+
+/// `POST /v1/continue_inspection`: the inventory of a node in `inspect wait`;
+/// every other key of the body is plugin data, as Ironic keeps it.
+async fn continue_inspection(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<InspectionQuery>,
+    JsonObject(mut body): JsonObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ctx.require(INSPECTION)?;
+    let inventory = match body.remove("inventory") {
+        Some(Value::Object(inventory)) => inventory,
+        _ => return Err(ApiError::bad_request("Invalid inventory: the body needs an \"inventory\" object.")),
+    };
+    let has_mac = inventory
+        .get("interfaces")
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|i| i.get("mac_address").and_then(Value::as_str).is_some()));
+    if !has_mac {
+        return Err(ApiError::bad_request("Invalid inventory: interfaces with a mac_address are required."));
+    }
+    let node = match query.node_uuid.as_deref() {
+        Some(text) => match uuid::Uuid::parse_str(text) {
+            Ok(uuid) => Some(v1::NodeRef::new(uuid.to_string())),
+            Err(_) => return Err(ApiError::bad_request(format!("Invalid UUID for node_uuid: {text}"))),
+        },
+        None => None,
+    };
+    let request = v1::ContinueInspectionRequest {
+        inventory: Some(ferric_proto::json::struct_from_map(inventory)),
+        plugin_data: Some(ferric_proto::json::struct_from_map(body)),
+        node,
+    };
+    let response = state.deploy()?.continue_inspection(request).await?.into_inner();
+    let uuid = response.node.map(|n| n.uuid).unwrap_or_default();
+    let links = self_and_bookmark(&ctx.base, &format!("nodes/{uuid}"));
+    let body = serde_json::json!({"uuid": uuid, "node": {"uuid": uuid, "links": links}, "config": {}});
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 /// The arguments of a lookup.

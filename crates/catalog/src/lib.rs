@@ -11,7 +11,7 @@
 //! `instance_uuid`, port `address` and `name`, portgroup `name` and `address`,
 //! and the `name` of allocations, deploy templates and runbooks.
 
-use ferric_model::node_settings::{NodeBios, NodeFirmware};
+use ferric_model::node_settings::{NodeBios, NodeFirmware, NodeInventory};
 use ferric_model::{
     Allocation, Chassis, DeployTemplate, InspectionRule, Node, Port, Portgroup, Runbook, VolumeConnector,
     VolumeTarget,
@@ -125,6 +125,12 @@ record!(
     /// A node's cached firmware components, keyed by the node's UUID.
     NodeFirmwareRecord(NodeFirmware), "node_firmware",
     |_firmware| Vec::new()
+);
+
+record!(
+    /// A node's last in-band inventory, keyed by the node's UUID.
+    NodeInventoryRecord(NodeInventory), "node_inventory",
+    |_inventory| Vec::new()
 );
 
 record!(

@@ -76,6 +76,20 @@ pub struct NodeBios {
     pub settings: Vec<BiosSetting>,
 }
 
+/// What the last in-band inspection of a node found, as its agent reported it
+/// (`GET /v1/nodes/{node}/inventory`, 1.81).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeInventory {
+    /// The node's UUID (the record's identity).
+    pub uuid: Uuid,
+    /// Ironic's inventory shape: cpu, memory, disks, interfaces, system_vendor, boot.
+    #[serde(default)]
+    pub inventory: crate::json::Object,
+    /// Everything else the ramdisk sent beside the inventory.
+    #[serde(default)]
+    pub plugin_data: crate::json::Object,
+}
+
 /// One firmware component and its versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FirmwareComponent {

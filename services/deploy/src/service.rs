@@ -2,10 +2,13 @@
 //! request at the edge ([`crate::convert`]), runs in a span naming the node, calls
 //! the engine, and maps errors through the one `From<DeployError> for Status`.
 
+use ferric_catalog::NodeInventoryRecord;
 use ferric_model::ProvisionVerb;
+use ferric_model::node_settings::NodeInventory;
 use ferric_proto::convert as enums;
 use ferric_proto::v1;
 use ferric_proto::v1::deploy_service_server::DeployService;
+use ferric_store::records::Collection;
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -276,9 +279,45 @@ impl DeployService for Deploy {
         async {
             let uuid = convert::node_uuid(request.node.as_ref())?;
             self.engine.node(&uuid.to_string()).await?;
-            Err::<Response<v1::GetInventoryResponse>, _>(DeployError::NodeNotFound(format!(
-                "{uuid} has no inventory: it was never inspected in band"
-            )))
+            let inventories = Collection::<NodeInventoryRecord>::new(self.engine.store.clone());
+            let Some(stored) = inventories.get(&uuid.to_string()).await? else {
+                return Err(DeployError::NodeNotFound(format!(
+                    "{uuid} has no inventory: it was never inspected in band"
+                )));
+            };
+            let NodeInventory { inventory, plugin_data, .. } = stored.record.0;
+            Ok(Response::new(v1::GetInventoryResponse {
+                inventory: Some(convert::object_to_struct(inventory)),
+                plugin_data: Some(convert::object_to_struct(plugin_data)),
+            }))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: DeployError| e.into())
+    }
+
+    async fn continue_inspection(
+        &self,
+        request: Request<v1::ContinueInspectionRequest>,
+    ) -> Reply<v1::ContinueInspectionResponse> {
+        let request = request.into_inner();
+        let span = span("ContinueInspection", request.node.as_ref());
+        async {
+            let uuid = match request.node.as_ref().filter(|n| !n.uuid.is_empty()) {
+                Some(node) => Some(convert::node_uuid(Some(node))?),
+                None => None,
+            };
+            let object = |s: Option<prost_types::Struct>| {
+                s.map(ferric_proto::json::json_from_struct).transpose().map(Option::unwrap_or_default)
+            };
+            let inventory = object(request.inventory)
+                .map_err(|e| DeployError::InvalidArgument(format!("inventory: {e}")))?;
+            let plugin_data = object(request.plugin_data)
+                .map_err(|e| DeployError::InvalidArgument(format!("plugin data: {e}")))?;
+            let node = self.engine.continue_inspection(inventory, plugin_data, uuid).await?;
+            Ok(Response::new(v1::ContinueInspectionResponse {
+                node: Some(v1::NodeRef::new(node.uuid.to_string())),
+            }))
         }
         .instrument(span)
         .await

@@ -52,17 +52,7 @@ impl Engine {
         let not_found = || DeployError::NodeNotFound(format!("with addresses {}", addresses.join(",")));
         let uuid = match uuid {
             Some(uuid) => uuid,
-            None => {
-                let mut found = None;
-                for address in addresses {
-                    let Ok(mac) = normalize_mac(address) else { continue };
-                    if let Some(port) = self.ports.get_by("address", &mac).await? {
-                        found = Some(port.record.node_uuid);
-                        break;
-                    }
-                }
-                found.ok_or_else(not_found)?
-            }
+            None => self.node_with_port(addresses).await?.ok_or_else(not_found)?,
         };
         for _ in 0..ATTEMPTS {
             let stored = self.nodes.get(&uuid.to_string()).await?.ok_or_else(not_found)?;
@@ -90,6 +80,17 @@ impl Engine {
             return Ok(LookupReply { node: node.0.masked(SecretPolicy::MASK_ALL), config });
         }
         Err(DeployError::Conflict(format!("node {uuid} kept changing during lookup")))
+    }
+
+    /// The node one of whose ports has one of `addresses`.
+    pub async fn node_with_port(&self, addresses: &[String]) -> Result<Option<Uuid>> {
+        for address in addresses {
+            let Ok(mac) = normalize_mac(address) else { continue };
+            if let Some(port) = self.ports.get_by("address", &mac).await? {
+                return Ok(Some(port.record.node_uuid));
+            }
+        }
+        Ok(None)
     }
 
     /// Ironic's `POST /v1/heartbeat/{node}`: checks the token, records where the

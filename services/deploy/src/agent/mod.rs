@@ -3,6 +3,7 @@
 //! - [`callbacks`]: the agent's calls — lookup (find the node, hand out the token
 //!   once) and heartbeat (where to reach the agent; resumes a waiting node).
 //! - [`client`]: the conductor's calls to the agent's API.
+//! - [`inspection`]: the in-band inspection callback (`continue_inspection`).
 //! - [`steps`]: booting the ramdisk, merging and running the agent's steps,
 //!   following commands across a takeover.
 //!
@@ -12,4 +13,5 @@
 
 pub mod callbacks;
 pub mod client;
+pub mod inspection;
 pub mod steps;

@@ -80,7 +80,7 @@ impl Netboot {
             mode: mode as i32,
             kernel_url,
             ramdisk_url,
-            kernel_args: self.kernel_args(node, api_url),
+            kernel_args: self.kernel_args(node, api_url, mode),
             boot_mode: boot_mode(node) as i32,
         };
         self.replace(node, config).await
@@ -148,15 +148,18 @@ impl Netboot {
         }
     }
 
-    /// `ipa-api-url=…` and the append parameters: the node's own, else the
-    /// conductor's.
-    fn kernel_args(&self, node: &Node, api_url: &str) -> String {
+    /// `ipa-api-url=…` (plus the inspection callback when inspecting) and the
+    /// append parameters: the node's own, else the conductor's.
+    fn kernel_args(&self, node: &Node, api_url: &str, mode: NetbootMode) -> String {
         let append = node
             .driver_info
             .get("kernel_append_params")
             .and_then(Value::as_str)
             .unwrap_or(&self.params.kernel_append_params);
         let mut args = format!("ipa-api-url={api_url}");
+        if mode == NetbootMode::Inspect {
+            args.push_str(&format!(" ipa-inspection-callback-url={api_url}/v1/continue_inspection"));
+        }
         for word in append.split_whitespace() {
             args.push(' ');
             args.push_str(word);
@@ -217,11 +220,14 @@ mod tests {
         );
         let plain = node(serde_json::json!({}));
         assert_eq!(
-            netboot.kernel_args(&plain, "http://10.0.0.1:6385"),
+            netboot.kernel_args(&plain, "http://10.0.0.1:6385", NetbootMode::Deploy),
             "ipa-api-url=http://10.0.0.1:6385 console=tty0 nofb"
         );
         let own = node(serde_json::json!({"kernel_append_params": "console=ttyS0"}));
-        assert_eq!(netboot.kernel_args(&own, "http://a"), "ipa-api-url=http://a console=ttyS0");
+        assert_eq!(
+            netboot.kernel_args(&own, "http://a", NetbootMode::Inspect),
+            "ipa-api-url=http://a ipa-inspection-callback-url=http://a/v1/continue_inspection console=ttyS0"
+        );
     }
 
     #[test]
