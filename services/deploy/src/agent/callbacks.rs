@@ -107,7 +107,11 @@ impl Engine {
         }
         let stored = self.node(&uuid.to_string()).await?;
         check_token(&stored.record, token)?;
-        if stored.record.provision_state.is_wait() {
+        // In `inspect wait` only the inspection callback (with the inventory)
+        // moves the node on; a heartbeat just records the agent, as in Ironic.
+        let resumes = stored.record.provision_state.is_wait()
+            && stored.record.provision_state != ProvisionState::InspectWait;
+        if resumes {
             let mut task = self.acquire(uuid).await?;
             check_token(&task.node, token)?;
             record_agent(&mut task.node, callback_url, agent_version);

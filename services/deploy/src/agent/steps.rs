@@ -28,6 +28,9 @@ use crate::interfaces::images::StagedImage;
 use crate::settings::Settings;
 use crate::steps::{self, Step, StepKind};
 
+/// Ironic's `AgentDeploy.write_image` priority.
+const WRITE_IMAGE_PRIORITY: i64 = 80;
+
 /// Keys of `driver_internal_info` that belong to one agent boot.
 const AGENT_KEYS: &[&str] =
     &["agent_url", "agent_secret_token", "agent_version", "agent_last_heartbeat", "agent_command"];
@@ -98,10 +101,18 @@ pub async fn merge_agent_steps(task: &mut Task, kind: StepKind) -> Result<()> {
     let mut rest = rest.to_vec();
     match kind {
         StepKind::Deploy => {
+            // IPA lists write_image at priority 0: the conductor's own write_image
+            // step (80) is what runs it on the agent, as in Ironic's AgentDeploy.
+            for step in found.iter_mut().filter(|s| s.interface == "deploy" && s.step == "write_image") {
+                if step.priority.unwrap_or(0) == 0 {
+                    step.priority = Some(WRITE_IMAGE_PRIORITY);
+                }
+            }
             let new: Vec<Step> =
                 found.into_iter().filter(|s| !rest.iter().any(|r| r.name() == s.name())).collect();
             rest.extend(new);
             for (step, priority) in [
+                ("write_image", WRITE_IMAGE_PRIORITY),
                 ("prepare_instance_boot", 60),
                 ("tear_down_agent", 40),
                 ("switch_to_tenant_network", 30),
@@ -310,8 +321,14 @@ async fn adopt_running(task: &Task, url: &str, token: &str, name: &str) -> Resul
     commands
         .into_iter()
         .rev()
-        .find(|c| c.running() && c.command_name == name)
+        .find(|c| c.running() && same_command(&c.command_name, name))
         .ok_or_else(|| DeployError::Driver(format!("The agent is busy and runs no {name}")))
+}
+
+/// Whether the agent's `command_name` is `name` (`extension.command`): IPA
+/// reports the bare command, older agents the full name.
+fn same_command(reported: &str, name: &str) -> bool {
+    reported == name || name.split_once('.').is_some_and(|(_, bare)| bare == reported)
 }
 
 fn finished(command: &CommandResult, step: &str) -> Option<Outcome> {
@@ -339,4 +356,16 @@ fn image_info(node: &Node, staged: &StagedImage) -> Value {
         "stream_raw_images": true,
         "node_uuid": node.uuid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_command;
+
+    #[test]
+    fn commands_match_by_full_or_bare_name() {
+        assert!(same_command("execute_deploy_step", "deploy.execute_deploy_step"));
+        assert!(same_command("deploy.execute_deploy_step", "deploy.execute_deploy_step"));
+        assert!(!same_command("execute_clean_step", "deploy.execute_deploy_step"));
+    }
 }

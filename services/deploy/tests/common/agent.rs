@@ -114,7 +114,7 @@ async fn execute(
         "deploy.get_deploy_steps" => (
             "SUCCEEDED",
             json!({"deploy_steps": {"GenericHardwareManager": [
-                {"interface": "deploy", "step": "write_image", "priority": 80, "args": {}, "reboot_requested": false}
+                {"interface": "deploy", "step": "write_image", "priority": 0, "args": {}, "reboot_requested": false}
             ]}, "hardware_manager_version": {"generic_hardware_manager": "1.2"}}),
         ),
         "clean.get_clean_steps" => (
@@ -129,7 +129,9 @@ async fn execute(
         }
         _ => ("SUCCEEDED", json!({})),
     };
-    let record = json!({"id": id, "command_name": command.name, "command_status": status,
+    // IPA reports the bare command name (`execute_deploy_step`), not `deploy.…`.
+    let bare = command.name.split_once('.').map_or(command.name.as_str(), |(_, bare)| bare);
+    let record = json!({"id": id, "command_name": bare, "command_status": status,
                         "command_error": null, "command_result": result});
     inner.commands.push((record.clone(), 0));
     (StatusCode::OK, Json(record))
