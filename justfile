@@ -16,8 +16,14 @@ run *ARGS: deps-build
     cargo run --release -p ferric -- all-in-one {{ARGS}}
 
 # Install what the tests need (when missing), then run every test in the workspace.
-test: deps-test
+test: deps-test ramdisk
     cargo nextest run --workspace --no-fail-fast
+
+# The deploy ramdisk machines PXE-boot into (Debian's kernel, busybox-static and the
+# static `ferric-agent`): $CARGO_TARGET_DIR/ramdisk/ferric-agent.{kernel,initramfs}.
+# Rebuilt only when an input changed; the end-to-end machine tests boot it.
+ramdisk: deps-test
+    scripts/build-ramdisk.sh
 
 # Distributed mode on this machine: a 3-member etcd and every role as its own process
 # (gateway x2, deploy x3, power x2, bootnet x2, imagecache x2); prints the gateway URLs.

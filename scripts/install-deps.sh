@@ -35,7 +35,13 @@ if [ "$mode" = test ]; then
   # a relay (ISC dhcrelay), TFTP clients (tftp-hpa, atftp, curl), iPXE builds
   # and qemu with its iPXE NIC ROMs for the PXE VM, ip for the namespaces.
   need_sbin dhclient isc-dhcp-client
-  need busybox busybox
+  # The deploy ramdisk (scripts/build-ramdisk.sh) packs /bin/busybox itself, so
+  # it must be the static build; the kernel is downloaded there, not installed.
+  if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
+    packages+=(busybox-static)
+  fi
+  need gzip gzip
+  need dpkg-deb dpkg
   need_sbin dhcrelay isc-dhcp-relay
   need tftp tftp-hpa
   need atftp atftp

@@ -8,8 +8,10 @@
 
 pub mod clients;
 pub mod dhcp_probe;
+pub mod machine;
 pub mod mesh;
 pub mod process;
+pub mod test_image;
 pub mod transcript;
 
 pub use clients::{Baremetal, CliOutput, python, venv_tool};

@@ -46,11 +46,17 @@ impl FerricProcess {
         let mut command = Command::new(bin);
         command
             .arg(role)
-            .env("FERRIC_STATE_DIR", state_dir)
-            .env_remove("FERRIC_CONFIG")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))
             .stderr(log_file);
+        // Only what the caller passes configures ferric: a FERRIC_* variable of
+        // the test's own environment (FERRIC_VENV, ...) is no config option.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("FERRIC_") {
+                command.env_remove(key);
+            }
+        }
+        command.env("FERRIC_STATE_DIR", state_dir);
         for (key, value) in env {
             command.env(key, value);
         }

@@ -48,6 +48,16 @@ esac
 exit 0
 "#;
 
+/// What ipmi_sim's chassis control does.
+enum Control {
+    /// The built-in program: power and boot device are files.
+    Files,
+    /// A program (with its leading arguments) that controls a real machine.
+    Program(String),
+    /// None: power status only, no control.
+    None,
+}
+
 /// One running `ipmi_sim`, killed when dropped.
 #[derive(Debug)]
 pub struct IpmiSim {
@@ -65,7 +75,9 @@ pub fn ipmi_sim_binary() -> PathBuf {
 /// so checking costs no process and no packet).
 fn udp_bound(port: u16) -> bool {
     let needle = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/udp")
+    // thread-self, not /proc/net (the main thread's namespace): a test that
+    // entered a network namespace looks for the simulator in that namespace.
+    std::fs::read_to_string("/proc/thread-self/net/udp")
         .map(|t| t.lines().any(|l| l.split_whitespace().nth(1) == Some(needle.as_str())))
         .unwrap_or(false)
 }
@@ -83,7 +95,21 @@ impl IpmiSim {
     /// Starts a BMC without waiting; [`IpmiSim::is_ready`] tells when it listens.
     /// Lets a bench start a hundred at once.
     pub fn spawn() -> io::Result<Self> {
-        Self::spawn_with(true)
+        Self::spawn_with(Control::Files)
+    }
+
+    /// Starts a BMC whose chassis is driven by `program` — a real machine, such
+    /// as a qemu VM (`integration/bmc/qemu-chassis.sh`) — and waits until it
+    /// listens. ipmi_sim runs `program ARG 0x20 get|set ...`; `arg` tells the
+    /// program which machine it controls. The simulator, and so the machine,
+    /// start in the calling thread's network namespace.
+    pub async fn start_with_chassis_program(program: &Path, arg: &Path) -> io::Result<Self> {
+        let control = format!("{} {}", program.display(), arg.display());
+        let sim = Self::spawn_with(Control::Program(control))?;
+        let port = sim.port;
+        wait_until(READY_TIMEOUT, &format!("ipmi_sim on UDP port {port}"), || async move { udp_bound(port) })
+            .await;
+        Ok(sim)
     }
 
     /// A BMC without the chassis program: ipmi_sim answers power status from its
@@ -91,10 +117,10 @@ impl IpmiSim {
     /// a script per status query, so benchmarks use this one to measure clients,
     /// not the simulator's forks.
     pub fn spawn_status_only() -> io::Result<Self> {
-        Self::spawn_with(false)
+        Self::spawn_with(Control::None)
     }
 
-    fn spawn_with(chassis_program: bool) -> io::Result<Self> {
+    fn spawn_with(control: Control) -> io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("ferric-ipmi-sim-").tempdir()?;
         // A free TCP port is almost always a free UDP port too; ipmi_sim fails
         // loudly (and readiness times out) in the rare other case.
@@ -124,10 +150,10 @@ set_working_mc 0x20
   user 1 true  ""      "test"     user  10 none md2 md5 straight
   user 2 true  "{IPMI_USER}" "{IPMI_PASSWORD}" admin 10 none md2 md5 straight
 "#,
-            control = if chassis_program {
-                format!("  chassis_control \"{} 0x20\"", chassis.display())
-            } else {
-                String::new()
+            control = match control {
+                Control::Files => format!("  chassis_control \"{} 0x20\"", chassis.display()),
+                Control::Program(program) => format!("  chassis_control \"{program} 0x20\""),
+                Control::None => String::new(),
             }
         );
         std::fs::write(dir.path().join("lan.conf"), lan)?;

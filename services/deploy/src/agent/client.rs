@@ -86,6 +86,11 @@ impl AgentClient {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
+            // No kept-alive connections: an agent at the same address may be a
+            // new boot of the machine, and a connection to the previous one is
+            // dead without a FIN (found by the VM test: the first call after a
+            // reboot failed on a reused connection).
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap_or_default();
         Self { http }
@@ -167,6 +172,17 @@ impl WithoutUrl for reqwest::Error {
         };
         if let Some(status) = self.status() {
             text.push_str(&format!(" (HTTP {status})"));
+        }
+        // The innermost cause (an I/O or protocol error) carries no URL.
+        let mut cause = std::error::Error::source(self);
+        let mut innermost = None;
+        while let Some(error) = cause {
+            innermost = Some(error.to_string());
+            cause = error.source();
+        }
+        if let Some(innermost) = innermost.filter(|text| !text.contains("agent_token")) {
+            text.push_str(": ");
+            text.push_str(&innermost);
         }
         text
     }

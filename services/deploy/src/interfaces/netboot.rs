@@ -17,6 +17,7 @@ use ferric_proto::v1::boot_network_service_client::BootNetworkServiceClient;
 use ferric_proto::v1::{self, NetbootConfig, NetbootMode, NodeRef};
 use ferric_store::records::Collection;
 use serde_json::Value;
+use tonic::Code;
 
 use super::{interface, power::status_error};
 use crate::error::{DeployError, Result};
@@ -125,10 +126,24 @@ impl Netboot {
             )));
         }
         let mut client = self.client()?;
-        let request =
-            v1::ReplaceNodeRequest { node: Some(NodeRef::new(node.uuid.to_string())), config: Some(config) };
-        client.replace_node(request).await.map_err(status_error)?;
-        Ok(())
+        let node_ref = Some(NodeRef::new(node.uuid.to_string()));
+        // Replace what is registered; register when nothing is. A registration
+        // racing ours makes RegisterNode answer ALREADY_EXISTS: replace again.
+        for _ in 0..2 {
+            let replace = v1::ReplaceNodeRequest { node: node_ref.clone(), config: Some(config.clone()) };
+            match client.replace_node(replace).await {
+                Ok(_) => return Ok(()),
+                Err(status) if status.code() == Code::NotFound => {}
+                Err(status) => return Err(status_error(status)),
+            }
+            let register = v1::RegisterNodeRequest { node: node_ref.clone(), config: Some(config.clone()) };
+            match client.register_node(register).await {
+                Ok(_) => return Ok(()),
+                Err(status) if status.code() == Code::AlreadyExists => continue,
+                Err(status) => return Err(status_error(status)),
+            }
+        }
+        Err(DeployError::Conflict(format!("the netboot registration of node {} keeps changing", node.uuid)))
     }
 
     fn client(&self) -> Result<BootNetworkServiceClient<ServiceClient>> {
