@@ -79,6 +79,12 @@ impl BootnetSettings {
     }
 }
 
+/// Resolves once `stop` carries `true`: each task of a group gets one, so one
+/// send stops them all.
+pub(crate) async fn stop_signal(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
 /// A name for this instance in the DHCP election, unique per process start.
 fn election_holder() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -108,12 +114,7 @@ impl Bootnet {
         let leases = LeaseDb::open(store.clone()).await?;
         let served = ServedLog::default();
         let (stop, stopped) = watch::channel(false);
-        let until_stopped = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            }
-        };
+        let until_stopped = || crate::stop_signal(stopped.clone());
         let mut tasks = JoinSet::new();
 
         let http = TcpListener::bind(config.http_listen).await.map_err(|source| BootnetError::Bind {

@@ -40,12 +40,7 @@ impl DhcpRole {
     pub fn start(&self) -> Result<DhcpServers, BootnetError> {
         let config = &self.config;
         let (stop, stopped) = watch::channel(false);
-        let until_stopped = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            }
-        };
+        let until_stopped = || crate::stop_signal(stopped.clone());
         let mut tasks = JoinSet::new();
         let interface = config.interface.as_deref();
         let socket = super::bind(config.dhcp_listen, interface)?;
