@@ -31,7 +31,7 @@ mesh *ARGS: deps-test
     cargo build -p ferric --bin ferric
     cargo run -p ferric-integration --bin ferric-mesh -- --ferric "$CARGO_TARGET_DIR/debug/ferric" {{ARGS}}
 
-# Benchmarks: `just bench store|power|imagecache|deploy|bootnet|api [ARGS]`.
+# Benchmarks: `just bench store|power|imagecache|deploy|bootnet|api|fleet [ARGS]`.
 bench target="store" *ARGS: deps-test
     scripts/bench.sh {{target}} {{ARGS}}
 

@@ -24,5 +24,16 @@ case "$target" in
     "$(dirname "$0")/install-deps.sh" bench
     cargo run --release -q -p ferric-bootnet --example bootnet-bench ;;
   api) shift; "$(dirname "$0")/bench-api.sh" "$@" ;;
-  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy, bootnet, api)" >&2; exit 2 ;;
+  # Simulated machines (Redfish BMC, DHCP through a relay, iPXE script, TFTP/HTTP
+  # boot files, ferric-agent on a sparse disk) enrolled -> active through the REST
+  # API of a release all-in-one, in a network namespace; 100 then 1000 machines
+  # (FLEET_SIZES overrides), extra arguments go to ferric-sim. Root only.
+  fleet)
+    shift
+    cargo build --release -q -p ferric -p ferric-sim
+    for nodes in ${FLEET_SIZES:-100 1000}; do
+      "${CARGO_TARGET_DIR:-target}/release/ferric-sim" \
+        --ferric "${CARGO_TARGET_DIR:-target}/release/ferric" --nodes "$nodes" "$@"
+    done ;;
+  *) echo "unknown bench target: $target (known: store, power, imagecache, deploy, bootnet, api, fleet)" >&2; exit 2 ;;
 esac

@@ -56,12 +56,7 @@ pub struct IronicClient {
 impl IronicClient {
     /// A client for `base` (`http://host:6385`).
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        Self { http, base: base.trim_end_matches('/').to_owned() }
+        Self { http: shared_http().clone(), base: base.trim_end_matches('/').to_owned() }
     }
 
     /// The microversion to send: the API's newest, capped at what the agent knows.
@@ -174,4 +169,17 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// One HTTP client per process: building one loads the system's CA roots, which
+/// a simulator running a thousand agents would otherwise do a thousand times.
+fn shared_http() -> &'static reqwest::Client {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    })
 }

@@ -198,8 +198,11 @@ async fn run(
     let size = file.metadata().await.ok().map(|m| m.len()).filter(|_| mode == Mode::Octet);
     let (negotiated, oack) = options::negotiate(&requested, size);
     let retransmit = Retransmit { timeout: settings.timeout, retries: settings.retries };
-    // Large sequential reads: the blocking pool is visited once per MiB, not per block.
-    let reader = tokio::io::BufReader::with_capacity(1 << 20, file);
+    // Large sequential reads: the blocking pool is visited once per MiB, not per
+    // block; a small file gets a buffer its size (a rack booting at once holds
+    // hundreds of transfers).
+    let capacity = size.and_then(|s| usize::try_from(s).ok()).unwrap_or(1 << 20).clamp(4096, 1 << 20);
+    let reader = tokio::io::BufReader::with_capacity(capacity, file);
     match transfer::send(&socket, reader, mode, negotiated, oack, retransmit).await {
         Ok(bytes) => {
             metrics::counter!("bootnet_tftp_transfers_total", "result" => "ok").increment(1);

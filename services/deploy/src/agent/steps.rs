@@ -47,7 +47,7 @@ pub fn forget_agent(node: &mut Node) {
 /// and heartbeat take it from there.
 pub async fn boot_ramdisk(task: &mut Task) -> Result<()> {
     forget_agent(&mut task.node);
-    task.engine.netboot.boot_ramdisk(&task.node, &task.engine.ports).await?;
+    task.engine.netboot.boot_ramdisk(&task.node, &task.engine.store).await?;
     match task.engine.power.set_boot_device(&task.node, BootDevice::Pxe, false).await {
         Ok(()) | Err(DeployError::Unsupported(_)) => {}
         Err(error) => return Err(error),
@@ -189,7 +189,7 @@ pub async fn conductor_deploy_step(task: &mut Task, step: &Step) -> Result<Optio
                     return Ok(Some(failed));
                 }
             }
-            task.engine.netboot.boot_local(&task.node, &task.engine.ports).await?;
+            task.engine.netboot.boot_local(&task.node, &task.engine.store).await?;
             match task.engine.power.set_boot_device(&task.node, BootDevice::Disk, true).await {
                 Ok(()) | Err(DeployError::Unsupported(_)) => {}
                 Err(error) => return Err(error),
