@@ -1,7 +1,8 @@
 //! The whole machine, end to end: a qemu VM behind a real IPMI BMC (ipmi_sim),
 //! PXE-booted by Ferric into its deploy ramdisk (Debian's kernel, busybox and
 //! `ferric-agent`, built by `just ramdisk`), driven only through the real
-//! `baremetal` CLI: enroll, manage (BMC credentials checked), provide
+//! `baremetal` CLI: enroll, manage (BMC credentials checked), inspect (the
+//! agent's inventory through the inspection callback), provide
 //! (automated cleaning by the agent), deploy (the image fetched and verified by
 //! the image cache, written by the agent), boot from the disk, undeploy.
 //!
@@ -79,6 +80,26 @@ fn a_vm_is_cleaned_deployed_booted_from_disk_and_undeployed_through_the_cli() {
     assert_eq!(shown["power_state"], "power off", "{shown}");
     assert_eq!(lab.ipmi_power_status(), "Chassis Power is off");
     phase("manage", &mut clock);
+
+    // inspect: the ramdisk's agent posts the VM's inventory to the inspection
+    // callback; the node gets its scheduling properties and is powered off.
+    lab.cli.ok(&["node", "set", &node, "--inspect-interface", "agent"]);
+    lab.cli.ok(&["node", "inspect", &node]);
+    let inspected = lab.wait_provision_state(&node, "manageable", &["inspect failed"], RAMDISK_ROUND);
+    assert!(!inspected["inspection_finished_at"].is_null(), "{inspected}");
+    let properties = &inspected["properties"];
+    assert_eq!((&properties["cpus"], &properties["cpu_arch"]), (&1.into(), &"x86_64".into()), "{inspected}");
+    assert!(properties["memory_mb"].as_u64().is_some_and(|mb| mb > 128), "{inspected}");
+    let inventory = lab.run(&["node", "inventory", "save", &node]).json();
+    let macs: Vec<&str> = inventory["inventory"]["interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["mac_address"].as_str())
+        .collect();
+    assert!(macs.contains(&MACHINE_MAC), "the VM's NIC is in the inventory: {macs:?}");
+    lab.wait_machine(Duration::from_secs(30), "the machine to be off after inspection", |m| !m.running());
+    phase("inspect", &mut clock);
 
     // provide: automated cleaning boots the ramdisk, whose agent erases the
     // disk's metadata, then powers the machine off.

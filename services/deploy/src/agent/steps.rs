@@ -28,6 +28,10 @@ use crate::interfaces::images::StagedImage;
 use crate::settings::Settings;
 use crate::steps::{self, Step, StepKind};
 
+/// How long the conductor waits for the agent to accept `standby.power_off`
+/// before powering the machine off out of band anyway.
+const AGENT_POWER_OFF_REPLY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Ironic's `AgentDeploy.write_image` priority.
 const WRITE_IMAGE_PRIORITY: i64 = 80;
 
@@ -215,7 +219,10 @@ pub async fn tear_down_agent(task: &mut Task) -> Result<()> {
     if let Ok((url, token)) = endpoint(&task.node) {
         // Best effort: the out-of-band power-off below is what guarantees the result.
         let _ = task.engine.agent.execute(&url, &token, "standby.sync", json!({}), true).await;
-        let _ = task.engine.agent.execute(&url, &token, "standby.power_off", json!({}), false).await;
+        // The machine may switch off before its reply leaves; do not wait for
+        // a reply that may never come.
+        let power_off = task.engine.agent.execute(&url, &token, "standby.power_off", json!({}), false);
+        let _ = tokio::time::timeout(AGENT_POWER_OFF_REPLY, power_off).await;
     }
     power_action(task, PowerTarget::Off).await?;
     forget_agent(&mut task.node);
