@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
 use crate::openapi::{Body, Doc, Routes, Schema};
@@ -75,7 +75,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     list_chassis(&state, &ctx, query, detail, "chassis").await
 }
 
@@ -104,11 +104,6 @@ async fn list_chassis(
     page_body(ctx, "chassis", rows, &page, path, Vec::new(), not_found, |record| {
         render_chassis(ctx, record, &selection)
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show(

@@ -7,14 +7,26 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferric_store::DynStore;
 use ferric_store::records::{Collection, Record, Versioned};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::ApiError;
 use crate::ctx::Ctx;
 use crate::links::next_page;
 use crate::list::{Page, Row, cut};
+
+/// The `fields` argument of every single-record `GET`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    /// Comma-separated field names to return.
+    pub fields: Option<String>,
+}
+
+/// A list's `detail=` argument: Ironic's boolean spellings, false otherwise.
+pub fn detail_flag(detail: Option<&str>) -> bool {
+    detail.and_then(crate::nodes::input::parse_bool).unwrap_or(false)
+}
 
 /// Every record of kind `R`, in creation order.
 pub async fn all<R: Record>(store: &DynStore) -> Result<Vec<Versioned<R>>, ApiError> {

@@ -67,7 +67,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     gate(&ctx)?;
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = crate::collection::detail_flag(query.detail.as_deref());
     let selection = Selection::from_query(Resource::Conductor, ctx.version, query.fields.as_deref(), detail)?;
     let conductors = list_conductors(state.store()).await.map_err(cluster_error)?;
     let rendered = conductors

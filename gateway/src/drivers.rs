@@ -91,7 +91,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = crate::collection::detail_flag(query.detail.as_deref());
     let drivers = match query.driver_type.as_deref() {
         None | Some("dynamic") => served(&state)
             .iter()

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::extract::{Path, Query};
 use crate::list::PageQuery;
@@ -152,7 +152,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     ctx.require(INSPECTION_RULES)?;
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     let page = query.page.validate(&["conditions", "actions"])?;
     let selection =
         Selection::from_query(Resource::InspectionRule, ctx.version, query.fields.as_deref(), detail)?;
@@ -165,11 +165,6 @@ async fn list(
     page_body(&ctx, "inspection_rules", rows, &page, "inspection_rules", Vec::new(), not_found, |rule| {
         render_rule(&ctx, rule, &selection)
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show(

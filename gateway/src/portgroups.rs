@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
 use crate::nodes::lookup;
@@ -114,7 +114,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     list_groups(&state, &ctx, query, detail, None, "portgroups").await
 }
 
@@ -133,7 +133,7 @@ async fn node_portgroups(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let node = lookup::find(&state, &ident, ctx.version).await?.record;
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     list_groups(&state, &ctx, query, detail, Some(node.uuid), &format!("nodes/{}/portgroups", node.uuid))
         .await
 }
@@ -178,11 +178,6 @@ async fn list_groups(
     page_body(ctx, "portgroups", rows, &page, resource_path, Vec::new(), not_found, |group| {
         render_group(ctx, group, &selection)
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show(

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::list::PageQuery;
 use crate::nodes::lookup;
@@ -131,7 +131,7 @@ enum Scope {
 }
 
 fn detail_arg(query: &ListQuery) -> bool {
-    query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false)
+    collection::detail_flag(query.detail.as_deref())
 }
 
 async fn list(
@@ -246,11 +246,6 @@ async fn list_ports(
     page_body(ctx, "ports", rows, &page, resource_path, Vec::new(), not_found, |port| {
         render_port(ctx, port, &selection)
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show(

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::extract::{Path, Query};
 use crate::list::PageQuery;
@@ -218,7 +218,7 @@ async fn list<T: StepSet>(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     ctx.require(T::SINCE)?;
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     let page = query.page.validate(&["extra", "steps"])?;
     let selection = Selection::from_query(T::RESOURCE, ctx.version, query.fields.as_deref(), detail)?;
     let rows = collection::all::<T>(state.store())
@@ -229,11 +229,6 @@ async fn list<T: StepSet>(
     page_body(&ctx, T::PATH, rows, &page, T::PATH, Vec::new(), not_found::<T>, |record| {
         render_one(&ctx, record, &selection)
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show<T: StepSet>(

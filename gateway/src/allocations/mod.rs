@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::body::JsonBody;
-use crate::collection::{self, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::extract::{Path, Query};
 use crate::list::PageQuery;
@@ -152,11 +152,6 @@ async fn list(
 /// Ironic answers an unknown node named in an allocation request with 400.
 pub(crate) fn to_bad_request(error: ApiError) -> ApiError {
     if error.status() == StatusCode::NOT_FOUND { ApiError::bad_request(error.message()) } else { error }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ShowQuery {
-    fields: Option<String>,
 }
 
 async fn show(

@@ -20,7 +20,7 @@ use super::filters::NodeFilters;
 use super::input::{self, PATCH_ALLOWED};
 use super::lookup::{self, StoredNode};
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{created, cut_page, new_uuid, patch_roots};
+use crate::collection::{ShowQuery, created, cut_page, new_uuid, patch_roots};
 use crate::ctx::Ctx;
 use crate::list::{PageQuery, Row};
 use crate::render::{Selection, plan, to_map};
@@ -58,12 +58,6 @@ pub fn render_node(ctx: &Ctx, node: &Node, selection: &Selection) -> Result<Valu
         node.conductor.as_deref(),
         selection,
     ))
-}
-
-/// The `fields` argument of a single-node `GET`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ShowQuery {
-    fields: Option<String>,
 }
 
 /// `GET /v1/nodes/{node}`

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::kind::VolumeKind;
 use super::{ensure_changeable, node_of};
 use crate::body::{JsonBody, JsonObject};
-use crate::collection::{self, check_create_keys, created, new_uuid, page_body, patch_roots};
+use crate::collection::{self, ShowQuery, check_create_keys, created, new_uuid, page_body, patch_roots};
 use crate::ctx::Ctx;
 use crate::extract::{Path, Query};
 use crate::list::PageQuery;
@@ -99,7 +99,7 @@ async fn list_of<T: VolumeKind>(
     node: Option<uuid::Uuid>,
     path: String,
 ) -> Result<Json<Value>, ApiError> {
-    let detail = query.detail.as_deref().and_then(crate::nodes::input::parse_bool).unwrap_or(false);
+    let detail = collection::detail_flag(query.detail.as_deref());
     if detail && query.fields.is_some() {
         return Err(ApiError::bad_request("Can't fetch a subset of fields with 'detail' set"));
     }
@@ -118,12 +118,6 @@ async fn list_of<T: VolumeKind>(
     page_body(ctx, T::KEY, rows, &page, &path, args, not_found::<T>, |record| {
         render_one(ctx, record, &selection)
     })
-}
-
-/// The arguments of a single volume record's `GET`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ShowQuery {
-    fields: Option<String>,
 }
 
 /// `GET /v1/volume/<kind>/{uuid}`

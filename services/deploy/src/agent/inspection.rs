@@ -96,24 +96,15 @@ impl Engine {
         let Some(bmc) = inventory.get("bmc_address").and_then(Value::as_str).filter(|a| !a.is_empty()) else {
             return Ok(None);
         };
-        let mut after = None;
-        loop {
-            let page = self.nodes.list(after.as_deref(), 500).await?;
-            for stored in &page.items {
-                let info = &stored.record.driver_info;
-                let host = ["ipmi_address", "redfish_address"]
-                    .iter()
-                    .filter_map(|k| info.get(*k).and_then(Value::as_str))
-                    .any(|address| address_host(address) == bmc);
-                if host {
-                    return Ok(Some(stored.record.uuid));
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(None),
-            }
-        }
+        let nodes = self.nodes.list(None, 0).await?;
+        let found = nodes.items.iter().find(|stored| {
+            let info = &stored.record.driver_info;
+            ["ipmi_address", "redfish_address"]
+                .iter()
+                .filter_map(|k| info.get(*k).and_then(Value::as_str))
+                .any(|address| address_host(address) == bmc)
+        });
+        Ok(found.map(|stored| stored.record.uuid))
     }
 }
 

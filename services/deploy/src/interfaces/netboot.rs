@@ -168,17 +168,8 @@ impl Netboot {
         if !macs.is_empty() {
             return Ok(macs);
         }
-        let ports = Collection::<PortRecord>::new(store.clone());
-        let mut macs = Vec::new();
-        let mut after = None;
-        loop {
-            let page = ports.list(after.as_deref(), 500).await?;
-            macs.extend(page.items.iter().filter(|p| pxe(p)).map(|p| p.record.address.clone()));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(macs),
-            }
-        }
+        let ports = Collection::<PortRecord>::new(store.clone()).list(None, 0).await?;
+        Ok(ports.items.iter().filter(|p| pxe(p)).map(|p| p.record.address.clone()).collect())
     }
 
     fn client(&self) -> Result<BootNetworkServiceClient<ServiceClient>> {
